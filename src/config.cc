@@ -1,0 +1,3 @@
+#include "config.h"
+
+namespace runbot {}  // namespace runbot

@@ -1,0 +1,71 @@
+// runbot.toml -> Config. Validation is complete before anything changes: every problem is
+// reported as "runbot.toml:LINE:COL: message".
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace runbot {
+
+struct StepConfig {
+  std::string name;  // [A-Za-z0-9_.-]+, unique: used as the log file name
+  std::string run;
+  int timeout = 0;  // seconds; 0 = only the build timeout applies
+};
+
+struct ProjectConfig {
+  std::string name;  // [a-z0-9_-]+
+  std::string vcs = "git";
+  std::vector<std::string> remotes;  // first = main
+  std::vector<std::string> base_branches;
+  bool required = true;
+};
+
+struct BuildConfig {
+  std::vector<StepConfig> steps;
+  std::string run;  // live instance command; empty = none
+  std::vector<std::string> run_on{"ok", "warn"};
+  std::string error_pattern = "ERROR|Traceback";
+  std::string warning_pattern = "WARNING";
+  std::string coverage_pattern;  // optional; first capture group is the coverage
+  std::vector<std::string> artifacts;
+};
+
+struct RunbotConfig {
+  int number = 16;
+  int workers = 2;
+  int64_t start_job_id = 1;
+  std::string domain = "runbot.localhost";
+  int nginx_port = 8080;
+  std::string nginx = "private";  // private | include
+  std::string reload_command = "nginx -s reload";
+  int port_min = 8100;
+  int port_max = 8899;
+  int max_age_days = 30;
+  int quiet_seconds = 0;
+  int keep_per_group = 5;
+  int build_timeout = 1800;
+};
+
+struct Config {
+  RunbotConfig runbot;
+  std::vector<ProjectConfig> projects;  // build order
+  BuildConfig build;
+
+  const ProjectConfig* project(const std::string& name) const;
+};
+
+// Parses and validates TOML text. `source` names the file in messages ("runbot.toml").
+// On error the message is "SOURCE:LINE:COL: what is wrong" (one per line if several).
+Result<Config> parse_config(std::string_view text, std::string_view source = "runbot.toml");
+
+// Reads and parses a file; errors name the file by its base name.
+Result<Config> load_config(const std::filesystem::path& file);
+
+// The commented default runbot.toml written by `init`.
+std::string default_config_text();
+
+}  // namespace runbot

@@ -1,0 +1,3 @@
+#include "db.h"
+
+namespace runbot {}  // namespace runbot

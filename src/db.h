@@ -1,0 +1,112 @@
+// runbot.db: the one place that knows SQL. Schema versioned through PRAGMA user_version with
+// forward migrations; WAL mode; prepared statements. SQLite failures throw DbError (they are
+// not part of normal operation) and are reported once by main.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "model.h"
+
+struct sqlite3;
+
+namespace runbot {
+
+struct DbError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Last fetch outcome of one remote of one project.
+struct RemoteStatus {
+  std::string project;
+  std::string remote;
+  bool ok = true;
+  std::string message;  // fetch error when !ok
+  Time checked_at = 0;
+};
+
+// A group as remembered between ticks (for deleted detection, activity order, warnings).
+struct GroupRecord {
+  std::string name;
+  std::string base;
+  bool is_base = false;
+  bool deleted = false;
+  std::vector<std::string> warnings;
+  Time first_seen = 0;
+  Time last_activity = 0;  // newest job creation or branch change
+};
+
+class Db {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating if needed) and migrates the database. Throws DbError.
+  static std::unique_ptr<Db> open(const std::filesystem::path& file);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  int schema_version();
+
+  // Explicit transactions; Transaction rolls back unless committed.
+  class Transaction {
+   public:
+    explicit Transaction(Db& db);
+    ~Transaction();
+    void commit();
+
+   private:
+    Db& db_;
+    bool done_ = false;
+  };
+
+  // --- job-id sequence (never reset except by deleting the file) ---
+  int64_t next_job_id();
+  // Raises the sequence to at least `value`; never lowers it.
+  void raise_next_job_id(int64_t value);
+  // Returns the next id and advances the sequence (call inside a transaction with the insert).
+  int64_t allocate_job_id();
+
+  // --- remotes and branches ---
+  std::vector<RemoteStatus> remote_statuses();
+  void set_remote_status(const RemoteStatus& s);
+  // Forgets remotes (and their branches) that are no longer configured.
+  void retain_remotes(const std::vector<std::pair<std::string, std::string>>& project_remotes);
+  std::vector<BranchHead> branches();
+  // Replaces the branch set of one remote with `heads`; a branch whose rev is unchanged keeps
+  // its seen_at, a new or moved one gets `now`.
+  void replace_branches(const std::string& project, const std::string& remote,
+                        const std::vector<BranchHead>& heads, Time now);
+
+  // --- groups ---
+  std::vector<GroupRecord> groups();
+  void upsert_group(const GroupRecord& g);
+
+  // --- jobs ---
+  void insert_job(const Job& job);
+  void update_job(const Job& job);  // every field but id
+  std::optional<Job> job(int64_t id);
+  std::vector<Job> jobs();  // all, id ascending
+  std::vector<Job> jobs_in_states(const std::vector<JobState>& states);
+  std::vector<Job> jobs_of_group(const std::string& group);  // id ascending
+  void delete_job(int64_t id);
+  void delete_all_jobs();
+
+  // --- key/value (site bookkeeping, etc.) ---
+  std::optional<std::string> meta(const std::string& key);
+  void set_meta(const std::string& key, const std::string& value);
+
+  sqlite3* handle() { return db_; }
+
+ private:
+  explicit Db(sqlite3* db);
+  void exec(const char* sql);
+  void migrate();
+  sqlite3* db_;
+};
+
+}  // namespace runbot

@@ -1,0 +1,3 @@
+#include "job/classify.h"
+
+namespace runbot {}  // namespace runbot

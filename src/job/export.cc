@@ -1,0 +1,3 @@
+#include "job/export.h"
+
+namespace runbot {}  // namespace runbot

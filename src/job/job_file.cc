@@ -1,0 +1,3 @@
+#include "job/job_file.h"
+
+namespace runbot {}  // namespace runbot

@@ -1,0 +1,97 @@
+// The job protocol's files (SPEC "Job protocol"): job.json written by the tick, and the
+// markers the runner writes. Every file carries "version"; every write is atomic; every read
+// of a truncated or corrupt file is an error naming the file, never a crash.
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "model.h"
+#include "process.h"
+#include "util/result.h"
+
+namespace runbot {
+
+constexpr int kJobFileVersion = 1;
+
+// What the runner needs to export one project.
+struct JobSource {
+  std::string project;
+  std::string vcs;
+  std::string mirror;  // absolute path of the project's mirror
+  std::string remote;
+  std::string rev;
+  std::string branch;
+  bool fallback = false;
+};
+
+// jobs/<id>/job.json: a self-contained snapshot, so a config change never alters a queued job.
+struct JobSpec {
+  int64_t id = 0;
+  std::string group;
+  std::vector<JobSource> sources;  // project build order
+  BuildConfig build;
+  int build_timeout = 1800;
+  int port = 0;  // 0 = no live instance
+  std::string url;
+  std::string db_name;  // RUNBOT_DB
+};
+
+// jobs/<id>/runner.json and instance.json: a process we started.
+struct ProcessMarker {
+  ProcessId process;
+  Time started_at = 0;
+  int port = 0;  // instance.json only
+};
+
+// One finished (or running) step in jobs/<id>/steps.json.
+struct StepRecord {
+  std::string name;
+  int exit = -1;  // -1: killed by signal / timeout / not finished
+  bool timed_out = false;
+  double seconds = 0;
+  int errors = 0;
+  int warnings = 0;
+  Time started_at = 0;
+  Time finished_at = 0;
+  std::string log;  // "logs/<name>.log", relative to the job folder
+};
+
+// jobs/<id>/result.json: the runner's verdict on the build.
+struct ResultMarker {
+  JobResult result = JobResult::ko;
+  std::string note;  // why ("test exited 1", "timeout in install", "export of addons failed: ...")
+  int errors = 0;
+  int warnings = 0;
+  std::optional<double> coverage;
+  std::vector<std::string> artifacts;  // paths relative to the job folder that exist
+  Time started_at = 0;
+  Time finished_at = 0;
+};
+
+Status write_job_spec(const std::filesystem::path& job_dir, const JobSpec& spec);
+Result<JobSpec> read_job_spec(const std::filesystem::path& job_dir);
+
+Status write_process_marker(const std::filesystem::path& file, const ProcessMarker& m);
+// nullopt when the file does not exist; Error when it exists but is unreadable/corrupt.
+Result<std::optional<ProcessMarker>> read_process_marker(const std::filesystem::path& file);
+
+Status write_steps(const std::filesystem::path& job_dir, const std::vector<StepRecord>& steps);
+Result<std::vector<StepRecord>> read_steps(const std::filesystem::path& job_dir);  // none: empty
+
+Status write_result(const std::filesystem::path& job_dir, const ResultMarker& r);
+Result<std::optional<ResultMarker>> read_result(const std::filesystem::path& job_dir);
+
+// Marker file names inside a job folder.
+namespace marker {
+inline constexpr const char* kJob = "job.json";
+inline constexpr const char* kRunner = "runner.json";
+inline constexpr const char* kSteps = "steps.json";
+inline constexpr const char* kResult = "result.json";
+inline constexpr const char* kInstance = "instance.json";
+inline constexpr const char* kRunnerLog = "runner.log";
+}  // namespace marker
+
+}  // namespace runbot

@@ -1,0 +1,3 @@
+#include "job/runner.h"
+
+namespace runbot {}  // namespace runbot

@@ -1,0 +1,3 @@
+#include "launch.h"
+
+namespace runbot {}  // namespace runbot

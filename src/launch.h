@@ -1,0 +1,25 @@
+// Launch: start pending jobs (manual, then base branches, then oldest id), keeping at most
+// `workers` building; allocate a port when the job may get an instance; write job.json and
+// spawn the detached runner.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "db.h"
+#include "util/paths.h"
+
+namespace runbot {
+
+struct LaunchResult {
+  std::vector<int64_t> started;
+  std::vector<std::string> errors;  // a job that could not be started (and was made ko)
+};
+
+// Pure ordering used by launch: which pending jobs start now, given how many are building.
+std::vector<int64_t> jobs_to_start(const std::vector<Job>& pending, int building, int workers,
+                                   const std::vector<std::string>& base_groups);
+
+LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now);
+
+}  // namespace runbot

@@ -1,0 +1,3 @@
+#include "plan.h"
+
+namespace runbot {}  // namespace runbot

@@ -1,0 +1,3 @@
+#include "process.h"
+
+namespace runbot {}  // namespace runbot

@@ -1,0 +1,3 @@
+#include "reap.h"
+
+namespace runbot {}  // namespace runbot

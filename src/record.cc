@@ -1,0 +1,3 @@
+#include "record.h"
+
+namespace runbot {}  // namespace runbot

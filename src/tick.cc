@@ -1,0 +1,3 @@
+#include "tick.h"
+
+namespace runbot {}  // namespace runbot

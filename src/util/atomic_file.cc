@@ -1,0 +1,70 @@
+#include "util/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+
+Status write_file_atomic(const fs::path& file, std::string_view content) {
+  fs::path tmp = file;
+  tmp += fmt::format(".tmp.{}", getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{fmt::format("cannot write {}: {}", tmp.string(), strerror(errno))};
+  const char* p = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Error{fmt::format("cannot write {}: {}", file.string(), strerror(e))};
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return Error{fmt::format("cannot write {}: {}", file.string(), strerror(e))};
+  }
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return Error{fmt::format("cannot rename {} to {}: {}", tmp.string(), file.string(), strerror(e))};
+  }
+  return {};
+}
+
+Result<bool> write_file_if_changed(const fs::path& file, std::string_view content) {
+  std::error_code ec;
+  auto size = fs::file_size(file, ec);
+  if (!ec && size == content.size()) {
+    auto old = read_file(file);
+    if (old.ok() && *old == content) return false;
+  }
+  auto st = write_file_atomic(file, content);
+  if (!st) return st.error();
+  return true;
+}
+
+Result<std::string> read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Error{fmt::format("cannot read {}: {}", file.string(), strerror(errno))};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Error{fmt::format("cannot read {}", file.string())};
+  return ss.str();
+}
+
+}  // namespace runbot

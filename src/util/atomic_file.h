@@ -1,0 +1,22 @@
+// Durable file writes: write to a temp file in the same folder, fsync, rename.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace runbot {
+
+// Atomically replaces `file` with `content` (temp file + fsync + rename). A crash leaves
+// either the old or the new content, never a mix.
+Status write_file_atomic(const std::filesystem::path& file, std::string_view content);
+
+// Like write_file_atomic, but does nothing (returns false) when the file already holds exactly
+// `content`. Returns true when it wrote.
+Result<bool> write_file_if_changed(const std::filesystem::path& file, std::string_view content);
+
+// Reads a whole file; an error names the file and the reason.
+Result<std::string> read_file(const std::filesystem::path& file);
+
+}  // namespace runbot

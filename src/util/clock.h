@@ -1,0 +1,16 @@
+// The wall clock, overridable for tests by RUNBOT_NOW (seconds since the epoch).
+#pragma once
+#include <string>
+
+#include "model.h"
+
+namespace runbot {
+
+// Current time in seconds; RUNBOT_NOW in the environment replaces it (tests only).
+Time now();
+// Monotonic seconds with sub-second precision, for durations.
+double monotonic_seconds();
+// "2026-11-24T12:00:00Z"; "" for 0.
+std::string iso8601(Time t);
+
+}  // namespace runbot

@@ -1,0 +1,3 @@
+#include "vcs/git.h"
+
+namespace runbot {}  // namespace runbot

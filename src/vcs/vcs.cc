@@ -1,0 +1,3 @@
+#include "vcs/vcs.h"
+
+namespace runbot {}  // namespace runbot

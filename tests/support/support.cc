@@ -1,0 +1,169 @@
+#include "support/support.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+extern char** environ;
+
+namespace runbot::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/runbot-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = fs::path(buf.data());
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+Cmd run(const std::vector<std::string>& argv, const fs::path& cwd,
+        const std::map<std::string, std::string>& env) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+    for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  Cmd c;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? c.out : c.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  c.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return c;
+}
+
+std::string sh(const std::string& line, const fs::path& cwd) {
+  Cmd c = run({"/bin/sh", "-c", line}, cwd);
+  EXPECT_EQ(c.status, 0) << "sh: " << line << "\n" << c.out << c.err;
+  return c.out;
+}
+
+Cmd runbot(const fs::path& dir, const std::vector<std::string>& args,
+           const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv{RUNBOT_BINARY, "--dir", dir.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto e = env;
+  e.emplace("RUNBOT_SHARE", RUNBOT_TEST_SHARE);
+  return run(argv, dir, e);
+}
+
+static const std::map<std::string, std::string> kGitEnv = {
+    {"GIT_AUTHOR_NAME", "Test"},         {"GIT_AUTHOR_EMAIL", "test@example.org"},
+    {"GIT_COMMITTER_NAME", "Test"},      {"GIT_COMMITTER_EMAIL", "test@example.org"},
+    {"GIT_CONFIG_NOSYSTEM", "1"},        {"GIT_CONFIG_GLOBAL", "/dev/null"},
+};
+
+GitRepo::GitRepo(fs::path dir, const std::string& initial_branch) : dir_(std::move(dir)) {
+  fs::create_directories(dir_);
+  git({"init", "-q", "-b", initial_branch});
+  write_text(dir_ / "README", "initial\n");
+  git({"add", "-A"});
+  git({"commit", "-q", "-m", "initial"});
+}
+
+std::string GitRepo::git(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{"git"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Cmd c = run(argv, dir_, kGitEnv);
+  EXPECT_EQ(c.status, 0) << "git failed in " << dir_ << ": " << c.err;
+  return c.out;
+}
+
+std::string GitRepo::commit(const std::string& branch, const std::string& file,
+                            const std::string& content, const std::string& message) {
+  Cmd exists = run({"git", "rev-parse", "--verify", "--quiet", "refs/heads/" + branch}, dir_,
+                   kGitEnv);
+  if (exists.status == 0)
+    git({"checkout", "-q", branch});
+  else
+    git({"checkout", "-q", "-b", branch});
+  fs::path f = dir_ / file;
+  fs::create_directories(f.parent_path());
+  write_text(f, content);
+  git({"add", "-A"});
+  git({"commit", "-q", "--allow-empty", "-m", message});
+  return head(branch);
+}
+
+void GitRepo::branch(const std::string& branch, const std::string& from) {
+  git({"branch", "--", branch, from});
+}
+
+void GitRepo::delete_branch(const std::string& branch) {
+  git({"checkout", "-q", "--detach"});
+  git({"branch", "-D", "--", branch});
+}
+
+std::string GitRepo::head(const std::string& branch) const {
+  std::string out = git({"rev-parse", "refs/heads/" + branch});
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+void write_text(const fs::path& file, const std::string& text) {
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+nlohmann::json status_json(const fs::path& dir) {
+  Cmd c = runbot(dir, {"status", "--json"});
+  EXPECT_EQ(c.status, 0) << c.err;
+  return nlohmann::json::parse(c.out, nullptr, false);
+}
+
+}  // namespace runbot::test

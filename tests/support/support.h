@@ -1,0 +1,68 @@
+// Test support: temp dirs, real git repositories, running the real binary.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace runbot::test {
+
+// A fresh directory under $TMPDIR, removed (recursively) at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& s) const { return path_ / s; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct Cmd {
+  int status = -1;  // exit code, or 128+signal
+  std::string out;
+  std::string err;
+};
+
+// Runs argv (no shell) in `cwd` with extra environment; captures output.
+Cmd run(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {},
+        const std::map<std::string, std::string>& env = {});
+// Runs a shell line (test scaffolding only), failing the test if it exits non-zero.
+std::string sh(const std::string& line, const std::filesystem::path& cwd = {});
+
+// Runs the real openerp-runbot binary with --dir `dir` and the given arguments.
+Cmd runbot(const std::filesystem::path& dir, const std::vector<std::string>& args,
+           const std::map<std::string, std::string>& env = {});
+
+// A real (non-bare) git repository with deterministic commits.
+class GitRepo {
+ public:
+  explicit GitRepo(std::filesystem::path dir, const std::string& initial_branch = "trunk");
+  const std::filesystem::path& path() const { return dir_; }
+  // Writes a file and commits it on `branch` (created from the current HEAD if missing).
+  // Returns the new commit id.
+  std::string commit(const std::string& branch, const std::string& file,
+                     const std::string& content, const std::string& message = "change");
+  // Creates `branch` at the tip of `from`.
+  void branch(const std::string& branch, const std::string& from);
+  void delete_branch(const std::string& branch);
+  std::string head(const std::string& branch) const;
+  std::string git(const std::vector<std::string>& args) const;  // runs git, returns stdout
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Writes `text` to `file`.
+void write_text(const std::filesystem::path& file, const std::string& text);
+std::string read_text(const std::filesystem::path& file);
+
+// Parses `status --json` of the state dir.
+nlohmann::json status_json(const std::filesystem::path& dir);
+
+}  // namespace runbot::test
