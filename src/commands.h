@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <string>
 
+#include "tick.h"
 #include "util/paths.h"
 
 namespace runbot {
 
 int cmd_init(const Paths& paths, const std::string& config_file);
+int cmd_run(const Paths& paths, const TickOptions& options, int interval_seconds);
 int cmd_status(const Paths& paths, bool json);
 int cmd_build(const Paths& paths, const std::string& group);
 int cmd_kill(const Paths& paths, int64_t job);

@@ -1,3 +1,141 @@
 #include "status.h"
 
-namespace runbot {}  // namespace runbot
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "job/job_file.h"
+#include "util/clock.h"
+
+namespace runbot {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+json time_json(Time t) { return t ? json(iso8601(t)) : json(nullptr); }
+
+json job_json(const Config& config, const Paths& paths, const Job& job) {
+  json revisions = json::object();
+  for (const Revision& r : job.revisions)
+    revisions[r.project] = {{"rev", r.rev}, {"branch", r.branch}, {"remote", r.remote},
+                            {"fallback", r.fallback}};
+  json steps = json::array();
+  json coverage = nullptr;
+  if (job.state != JobState::pending) {
+    fs::path dir = paths.job(job.id);
+    if (auto recorded = read_steps(dir)) {
+      for (const StepRecord& s : *recorded)
+        steps.push_back({{"name", s.name}, {"exit", s.exit}, {"seconds", s.seconds},
+                         {"errors", s.errors}, {"warnings", s.warnings},
+                         {"timed_out", s.timed_out},
+                         {"log", fmt::format("jobs/{}/{}", job.id, s.log)}});
+    }
+    if (auto result = read_result(dir); result && *result && (*result)->coverage)
+      coverage = *(*result)->coverage;
+  }
+  bool live = job.state == JobState::running && job.port;
+  return {{"id", job.id},
+          {"group", job.group},
+          {"state", to_string(job.state)},
+          {"result", job.result ? json(to_string(*job.result)) : json(nullptr)},
+          {"manual", job.manual},
+          {"pinned", job.pinned},
+          {"reason", job.reason},
+          {"note", job.note},
+          {"revisions", revisions},
+          {"created_at", time_json(job.created_at)},
+          {"started_at", time_json(job.started_at)},
+          {"finished_at", time_json(job.finished_at)},
+          {"steps", steps},
+          {"coverage", coverage},
+          {"port", live ? json(job.port) : json(nullptr)},
+          {"url", live ? json(fmt::format("http://{}.{}:{}/", job.id, config.runbot.domain,
+                                          config.runbot.nginx_port))
+                       : json(nullptr)}};
+}
+
+// Base groups first (in config order), then the others by last activity, newest first.
+std::vector<GroupRecord> ordered_groups(const Config& config, std::vector<GroupRecord> groups) {
+  std::map<std::string, size_t> base_rank;
+  for (const auto& p : config.projects)
+    for (const auto& b : p.base_branches) base_rank.emplace(b, base_rank.size());
+  auto key = [&](const GroupRecord& g) {
+    auto it = base_rank.find(g.name);
+    size_t rank = g.is_base && it != base_rank.end() ? it->second : base_rank.size();
+    return std::tuple(g.is_base ? 0 : 1, rank, -g.last_activity, g.name);
+  };
+  std::sort(groups.begin(), groups.end(),
+            [&](const GroupRecord& a, const GroupRecord& b) { return key(a) < key(b); });
+  return groups;
+}
+
+}  // namespace
+
+json status_document(const Config& config, const Paths& paths, Db& db) {
+  std::vector<Job> jobs = db.jobs();
+  std::map<std::string, std::vector<int64_t>> by_group;
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) by_group[it->group].push_back(it->id);
+
+  json groups = json::array();
+  for (const GroupRecord& g : ordered_groups(config, db.groups()))
+    groups.push_back({{"name", g.name},
+                      {"base", g.base},
+                      {"is_base", g.is_base},
+                      {"deleted", g.deleted},
+                      {"warnings", g.warnings},
+                      {"last_activity", time_json(g.last_activity)},
+                      {"jobs", by_group[g.name]}});
+  json job_list = json::array();
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it)
+    job_list.push_back(job_json(config, paths, *it));
+  json remotes = json::array();
+  for (const RemoteStatus& r : db.remote_statuses())
+    remotes.push_back({{"project", r.project}, {"remote", r.remote}, {"ok", r.ok},
+                       {"message", r.message}, {"checked_at", time_json(r.checked_at)}});
+  return {{"version", 1},
+          {"next_job_id", db.next_job_id()},
+          {"groups", groups},
+          {"jobs", job_list},
+          {"remotes", remotes}};
+}
+
+std::string status_text(const Config& config, const Paths& paths, Db& db) {
+  std::vector<Job> jobs = db.jobs();
+  std::map<std::string, std::vector<const Job*>> by_group;
+  std::map<JobState, int> counts;
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+    by_group[it->group].push_back(&*it);
+    counts[it->state]++;
+  }
+  std::string out = fmt::format(
+      "{}: {} projects, {} jobs ({} pending, {} building, {} running), next job id {}\n",
+      paths.root.string(), config.projects.size(), jobs.size(), counts[JobState::pending],
+      counts[JobState::building], counts[JobState::running], db.next_job_id());
+  for (const RemoteStatus& r : db.remote_statuses())
+    if (!r.ok)
+      out += fmt::format("warning: {}: fetch of {} failed: {}\n", r.project, r.remote, r.message);
+  Time t = now();
+  for (const GroupRecord& g : ordered_groups(config, db.groups())) {
+    out += fmt::format("\n{}{}{}\n", g.name, g.is_base ? " [base]" : "",
+                       g.deleted ? " [deleted]" : "");
+    for (const auto& w : g.warnings) out += fmt::format("  warning: {}\n", w);
+    int shown = 0;
+    for (const Job* j : by_group[g.name]) {
+      if (++shown > 5) break;
+      std::string result = j->result ? std::string(to_string(*j->result)) : "-";
+      std::string extra = j->state == JobState::running && j->port
+                              ? fmt::format("  http://{}.{}:{}/", j->id, config.runbot.domain,
+                                            config.runbot.nginx_port)
+                              : "";
+      out += fmt::format("  #{:<6} {:<8} {:<7} {:>6}s ago  {}{}{}{}\n", j->id, to_string(j->state),
+                         result, t - j->created_at, j->reason, j->note.empty() ? "" : " / ",
+                         j->note, extra);
+    }
+  }
+  return out;
+}
+
+}  // namespace runbot

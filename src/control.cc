@@ -1,0 +1,110 @@
+// kill, wake, keep, gc, clean: commands that act on jobs and instances.
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "job/job_file.h"
+#include "process.h"
+#include "retention.h"
+#include "state.h"
+#include "util/clock.h"
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Stops every process a job may have (runner, current step, instance). True when all are gone.
+bool stop_job_processes(const Paths& paths, int64_t id) {
+  bool all_gone = true;
+  fs::path dir = paths.job(id);
+  for (const char* name : {marker::kRunner, marker::kStepProcess, marker::kInstance}) {
+    auto m = read_process_marker(dir / name);
+    if (m && *m) all_gone = kill_group((*m)->process) && all_gone;
+  }
+  return all_gone;
+}
+
+}  // namespace
+
+int cmd_kill(const Paths& paths, int64_t id) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  auto job = st.db->job(id);
+  if (!job) {
+    fmt::print(stderr, "openerp-runbot: no job {}\n", id);
+    return 1;
+  }
+  if (job->state == JobState::done) {
+    fmt::print(stderr, "openerp-runbot: job {} is already done ({})\n", id,
+               job->result ? to_string(*job->result) : "no result");
+    return 1;
+  }
+  if (!stop_job_processes(paths, id)) {
+    fmt::print(stderr, "openerp-runbot: job {}: some processes survived SIGKILL\n", id);
+    return 1;
+  }
+  Time t = now();
+  if (job->state == JobState::running) {
+    job->note = "instance killed by user";
+  } else {
+    job->result = JobResult::killed;
+    job->note = "killed by user";
+    job->finished_at = t;
+  }
+  job->state = JobState::done;
+  st.db->update_job(*job);
+  fmt::print("job {} killed\n", id);
+  return 0;
+}
+
+int cmd_wake(const Paths& paths, int64_t id) {
+  (void)paths;
+  fmt::print(stderr, "openerp-runbot: wake {}: live instances come with the site release\n", id);
+  return 1;
+}
+
+int cmd_keep(const Paths& paths, int64_t id, bool off) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  auto job = st.db->job(id);
+  if (!job) {
+    fmt::print(stderr, "openerp-runbot: no job {}\n", id);
+    return 1;
+  }
+  job->pinned = !off;
+  st.db->update_job(*job);
+  fmt::print("job {} {}\n", id, off ? "unpinned" : "pinned");
+  return 0;
+}
+
+int cmd_gc(const Paths& paths) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  auto removed = collect_garbage(st.config, paths, *st.db);
+  fmt::print("removed {} job folders\n", removed.size());
+  return 0;
+}
+
+int cmd_clean(const Paths& paths) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  int survivors = 0;
+  for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running}))
+    if (!stop_job_processes(paths, j.id)) ++survivors;
+  st.db->delete_all_jobs();
+  for (const auto& dir : {paths.jobs(), paths.www(), paths.nginx()}) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec) fmt::print(stderr, "warning: cannot remove {}: {}\n", dir.string(), ec.message());
+  }
+  fmt::print("cleaned {}: jobs forgotten, next job id {}\n", paths.root.string(),
+             st.db->next_job_id());
+  if (survivors) {
+    fmt::print(stderr, "openerp-runbot: {} jobs had processes that survived SIGKILL\n", survivors);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace runbot

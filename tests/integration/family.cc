@@ -1,0 +1,68 @@
+#include "family.h"
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace runbot::test {
+
+Family::Family(const std::string& extra_runbot, const std::string& build) {
+  server = std::make_unique<GitRepo>(tmp / "server");
+  addons = std::make_unique<GitRepo>(tmp / "addons");
+  web = std::make_unique<GitRepo>(tmp / "web");
+  for (GitRepo* r : {server.get(), addons.get(), web.get()}) r->commit("6.0", "VERSION", "6.0\n");
+  state = tmp / "state";
+  std::filesystem::create_directories(state);
+  write_text(tmp / "runbot.toml", config(extra_runbot, build));
+  Cmd init = runbot(state, {"init", "--config", (tmp / "runbot.toml").string()});
+  EXPECT_EQ(init.status, 0) << init.out << init.err;
+}
+
+std::string Family::config(const std::string& extra_runbot, const std::string& build) const {
+  std::string projects;
+  for (const char* name : {"server", "addons", "web"})
+    projects += fmt::format(
+        "[[project]]\nname = \"{}\"\nremotes = [\"{}\"]\nbase_branches = [\"trunk\", \"6.0\"]\n\n",
+        name, (tmp / name).string());
+  return fmt::format(
+      "[runbot]\nnumber = 4\nworkers = 2\nport_range = \"{}-{}\"\nnginx = \"include\"\n"
+      "reload_command = \"true\"\n{}\n\n{}[build]\n{}\n",
+      20000 + (getpid() % 2000) * 10, 20000 + (getpid() % 2000) * 10 + 9, extra_runbot, projects,
+      build);
+}
+
+Cmd Family::tick(const std::vector<std::string>& extra) const {
+  std::vector<std::string> args{"tick"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return runbot(state, args);
+}
+
+bool Family::settle(double seconds) const {
+  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    tick();
+    bool busy = false;
+    for (const auto& j : status()["jobs"])
+      if (j["state"] == "pending" || j["state"] == "building") busy = true;
+    if (!busy) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+std::vector<nlohmann::json> jobs_of(const nlohmann::json& status, const std::string& group) {
+  std::vector<nlohmann::json> out;
+  for (const auto& j : status["jobs"])
+    if (j["group"] == group) out.push_back(j);
+  return out;
+}
+
+const nlohmann::json* group_of(const nlohmann::json& status, const std::string& group) {
+  for (const auto& g : status["groups"])
+    if (g["name"] == group) return &g;
+  return nullptr;
+}
+
+}  // namespace runbot::test

@@ -1,0 +1,32 @@
+// A family of real git repositories (server, addons, web) and a state dir configured to
+// watch them, for end-to-end tests of the binary.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "support/support.h"
+
+namespace runbot::test {
+
+struct Family {
+  TempDir tmp;
+  std::unique_ptr<GitRepo> server, addons, web;
+  std::filesystem::path state;
+
+  // Creates the three repos with `trunk` and `6.0` branches and an initialised state dir
+  // whose runbot.toml has `extra_runbot` appended to [runbot] and `build` as [build] body.
+  explicit Family(const std::string& extra_runbot = "",
+                  const std::string& build = "steps = [{ name = \"test\", run = \"true\" }]");
+
+  std::string config(const std::string& extra_runbot, const std::string& build) const;
+  Cmd tick(const std::vector<std::string>& extra = {}) const;
+  nlohmann::json status() const { return status_json(state); }
+  // Waits (up to `seconds`) until no job is pending or building, ticking every 200 ms.
+  bool settle(double seconds = 30) const;
+};
+
+// The jobs of `group` in status.json, newest first.
+std::vector<nlohmann::json> jobs_of(const nlohmann::json& status, const std::string& group);
+const nlohmann::json* group_of(const nlohmann::json& status, const std::string& group);
+
+}  // namespace runbot::test

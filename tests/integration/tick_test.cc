@@ -1,0 +1,221 @@
+// End to end: the real binary on real git repositories.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "family.h"
+
+namespace runbot::test {
+namespace {
+
+std::set<std::string> group_names(const nlohmann::json& st) {
+  std::set<std::string> out;
+  for (const auto& g : st["groups"]) out.insert(g["name"]);
+  return out;
+}
+
+TEST(TickE2E, FirstTickCreatesOneJobPerGroupFromStartJobId) {
+  Family f("start_job_id = 220");
+  f.addons->commit("trunk-fix-42", "fix.py", "print(42)\n");
+  f.web->commit("6.0-fix-typo", "typo.txt", "fixed\n");
+  Cmd t = f.tick();
+  ASSERT_EQ(t.status, 0) << t.err;
+  auto st = f.status();
+  EXPECT_EQ(group_names(st), (std::set<std::string>{"trunk", "6.0", "trunk-fix-42", "6.0-fix-typo"}));
+  std::set<int64_t> ids;
+  for (const auto& j : st["jobs"]) ids.insert(j["id"].get<int64_t>());
+  EXPECT_EQ(ids, (std::set<int64_t>{220, 221, 222, 223}));
+  // Base groups get the first ids (created first).
+  EXPECT_EQ(jobs_of(st, "trunk").at(0)["id"], 220);
+  EXPECT_EQ(jobs_of(st, "6.0").at(0)["id"], 221);
+  auto fix = jobs_of(st, "trunk-fix-42").at(0);
+  EXPECT_EQ(fix["reason"], "new group");
+  EXPECT_EQ(fix["revisions"]["addons"]["branch"], "trunk-fix-42");
+  EXPECT_EQ(fix["revisions"]["addons"]["fallback"], false);
+  EXPECT_EQ(fix["revisions"]["server"]["branch"], "trunk");
+  EXPECT_EQ(fix["revisions"]["server"]["fallback"], true);
+  EXPECT_EQ(fix["revisions"]["server"]["rev"], f.server->head("trunk"));
+  auto* g = group_of(st, "trunk-fix-42");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ((*g)["base"], "trunk");
+  EXPECT_EQ(st["next_job_id"], 224);
+
+  // A second tick without new commits records nothing.
+  ASSERT_EQ(f.tick().status, 0);
+  EXPECT_EQ(f.status()["jobs"].size(), 4u);
+  EXPECT_EQ(f.status()["next_job_id"], 224);
+}
+
+TEST(TickE2E, NewCommitAndForcePushCreateJobsWithReasons) {
+  Family f;
+  ASSERT_EQ(f.tick().status, 0);
+  std::string old_rev = f.addons->head("trunk");
+  std::string new_rev = f.addons->commit("trunk", "a.py", "a = 1\n");
+  ASSERT_EQ(f.tick().status, 0);
+  auto trunk = jobs_of(f.status(), "trunk");
+  ASSERT_EQ(trunk.size(), 2u);
+  EXPECT_EQ(trunk[0]["reason"], "addons moved " + old_rev.substr(0, 7) + " -> " + new_rev.substr(0, 7));
+  EXPECT_EQ(trunk[0]["revisions"]["addons"]["rev"], new_rev);
+
+  // Force-push back to the old commit: a change too.
+  f.addons->git({"checkout", "-q", "trunk"});
+  f.addons->git({"reset", "-q", "--hard", old_rev});
+  ASSERT_EQ(f.tick().status, 0);
+  trunk = jobs_of(f.status(), "trunk");
+  ASSERT_EQ(trunk.size(), 3u);
+  EXPECT_EQ(trunk[0]["revisions"]["addons"]["rev"], old_rev);
+}
+
+TEST(TickE2E, DeletedBranchEndsItsGroup) {
+  Family f;
+  f.addons->commit("trunk-gone", "g.py", "g\n");
+  ASSERT_EQ(f.tick().status, 0);
+  ASSERT_NE(group_of(f.status(), "trunk-gone"), nullptr);
+  f.addons->delete_branch("trunk-gone");
+  ASSERT_EQ(f.tick().status, 0);
+  auto st = f.status();
+  auto* g = group_of(st, "trunk-gone");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ((*g)["deleted"], true);
+  EXPECT_EQ(jobs_of(st, "trunk-gone").size(), 1u);
+  ASSERT_EQ(f.tick().status, 0);
+  EXPECT_EQ(jobs_of(f.status(), "trunk-gone").size(), 1u);
+}
+
+TEST(TickE2E, VanishedRemoteIsAWarningNotADeletion) {
+  Family f;
+  f.web->commit("trunk-web-only", "w.css", "body{}\n");
+  ASSERT_EQ(f.tick().status, 0);
+  std::filesystem::rename(f.web->path(), f.tmp / "web-moved");
+  Cmd t = f.tick();
+  EXPECT_EQ(t.status, 0);
+  EXPECT_NE(t.err.find("web"), std::string::npos) << t.err;
+  auto st = f.status();
+  auto* g = group_of(st, "trunk-web-only");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ((*g)["deleted"], false);
+  bool warned = false;
+  for (const auto& r : st["remotes"])
+    if (r["project"] == "web" && r["ok"] == false) warned = true;
+  EXPECT_TRUE(warned);
+  Cmd text = runbot(f.state, {"status"});
+  EXPECT_NE(text.out.find("fetch of"), std::string::npos) << text.out;
+  EXPECT_EQ(jobs_of(st, "trunk-web-only").size(), 1u);
+  // Back again: no new job, the warning is gone.
+  std::filesystem::rename(f.tmp / "web-moved", f.web->path());
+  ASSERT_EQ(f.tick().status, 0);
+  for (const auto& r : f.status()["remotes"]) EXPECT_EQ(r["ok"], true);
+  EXPECT_EQ(jobs_of(f.status(), "trunk-web-only").size(), 1u);
+}
+
+TEST(TickE2E, DryRunExplainsAndChangesNothing) {
+  Family f;
+  ASSERT_EQ(f.tick().status, 0);
+  std::string before = f.status().dump();
+  std::string old_rev = f.addons->head("trunk");
+  std::string new_rev = f.addons->commit("trunk", "b.py", "b\n");
+  Cmd dry = f.tick({"--dry-run"});
+  ASSERT_EQ(dry.status, 0) << dry.err;
+  EXPECT_NE(dry.out.find("for trunk: addons moved " + old_rev.substr(0, 7) + " -> " + new_rev.substr(0, 7)),
+            std::string::npos)
+      << dry.out;
+  EXPECT_EQ(f.status().dump(), before);
+}
+
+TEST(TickE2E, HeldLockMakesATickExitZeroWithOneLine) {
+  Family f;
+  int fd = ::open((f.state / "tick.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  Cmd t = f.tick();
+  ::close(fd);
+  EXPECT_EQ(t.status, 0);
+  EXPECT_NE(t.out.find("another tick is running"), std::string::npos) << t.out;
+  EXPECT_EQ(std::count(t.out.begin(), t.out.end(), '\n'), 1);
+  EXPECT_EQ(f.status()["jobs"].size(), 0u);
+}
+
+TEST(TickE2E, ConcurrentTicksNeverDuplicateJobs) {
+  Family f;
+  for (int round = 0; round < 3; ++round) {
+    f.addons->commit("trunk", "c.py", std::to_string(round));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) threads.emplace_back([&] { EXPECT_EQ(f.tick().status, 0); });
+    for (auto& t : threads) t.join();
+  }
+  auto st = f.status();
+  std::set<std::string> fingerprints;
+  std::set<int64_t> ids;
+  for (const auto& j : st["jobs"]) {
+    EXPECT_TRUE(ids.insert(j["id"].get<int64_t>()).second);
+    std::string fp = j["group"].get<std::string>() + "|" + j["revisions"].dump();
+    EXPECT_TRUE(fingerprints.insert(fp).second) << "duplicate job for " << fp;
+  }
+  // Ids are consecutive from 1: none lost.
+  EXPECT_EQ(*ids.begin(), 1);
+  EXPECT_EQ(*ids.rbegin(), static_cast<int64_t>(ids.size()));
+}
+
+TEST(TickE2E, ManualBuildQueuesAJobEvenWithoutChange) {
+  Family f;
+  ASSERT_EQ(f.tick().status, 0);
+  Cmd b = runbot(f.state, {"build", "trunk"});
+  ASSERT_EQ(b.status, 0) << b.err;
+  auto trunk = jobs_of(f.status(), "trunk");
+  ASSERT_EQ(trunk.size(), 2u);
+  EXPECT_EQ(trunk[0]["manual"], true);
+  EXPECT_EQ(trunk[0]["reason"], "manual build");
+  Cmd unknown = runbot(f.state, {"build", "no-such-branch"});
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_NE(unknown.err.find("no-such-branch"), std::string::npos);
+}
+
+TEST(TickE2E, StartJobIdOnlyRaisesAndCleanKeepsTheSequence) {
+  Family f("start_job_id = 50");
+  ASSERT_EQ(f.tick().status, 0);
+  EXPECT_EQ(f.status()["next_job_id"], 52);
+  ASSERT_EQ(f.tick({"--start-job-id", "10"}).status, 0);
+  EXPECT_EQ(f.status()["next_job_id"], 52);
+  ASSERT_TRUE(f.settle());
+  Cmd c = runbot(f.state, {"clean"});
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(f.status()["jobs"].size(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(f.state / "jobs" / "50"));
+  ASSERT_EQ(f.tick().status, 0);
+  std::set<int64_t> ids;
+  for (const auto& j : f.status()["jobs"]) ids.insert(j["id"].get<int64_t>());
+  EXPECT_EQ(ids, (std::set<int64_t>{52, 53}));
+  ASSERT_EQ(f.tick({"--start-job-id", "100"}).status, 0);
+  EXPECT_EQ(f.status()["next_job_id"], 100);
+  ASSERT_TRUE(f.settle());
+}
+
+TEST(TickE2E, HostileBranchNamesAreOnlyData) {
+  Family f;
+  std::vector<std::string> names = {"$(touch pwned)", "-rf", "x<img src=x onerror=alert(1)>",
+                                    "--upload-pack=touch pwned2", "fix-é-日本", "a;b'c\"d"};
+  for (const auto& n : names) f.addons->commit(n, "h.txt", n);
+  Cmd t = f.tick();
+  ASSERT_EQ(t.status, 0) << t.err;
+  auto st = f.status();
+  auto got = group_names(st);
+  for (const auto& n : names) EXPECT_TRUE(got.count(n)) << n;
+  ASSERT_TRUE(f.settle());
+  for (const auto& dir : {f.tmp.path(), f.state, f.state / "jobs", f.addons->path()}) {
+    EXPECT_FALSE(std::filesystem::exists(dir / "pwned")) << dir;
+    EXPECT_FALSE(std::filesystem::exists(dir / "pwned2")) << dir;
+  }
+  // Nothing under jobs/ is named after a branch.
+  for (const auto& e : std::filesystem::directory_iterator(f.state / "jobs"))
+    EXPECT_TRUE(std::all_of(e.path().filename().string().begin(), e.path().filename().string().end(),
+                            ::isdigit))
+        << e.path();
+}
+
+}  // namespace
+}  // namespace runbot::test
