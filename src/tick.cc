@@ -1,8 +1,10 @@
-// The tick, top to bottom: lock -> scan -> plan -> record -> reap -> launch -> publish.
+// The tick, top to bottom: lock -> scan -> plan -> record -> reap -> launch -> limit -> gc ->
+// publish -> unlock.
 #include "tick.h"
 
 #include <fmt/format.h>
 
+#include "instances.h"
 #include "launch.h"
 #include "plan.h"
 #include "reap.h"
@@ -96,6 +98,10 @@ int tick(const Paths& paths, const TickOptions& options) {
   for (int64_t id : launched.started) fmt::print("started job {}\n", id);
   for (const auto& e : launched.errors) fmt::print(stderr, "error: {}\n", e);
   failpoint("tick.after-launch");
+
+  LimitResult limited = limit_instances(st.config, paths, *st.db);
+  for (int64_t id : limited.killed) fmt::print("stopped the instance of job {}\n", id);
+  for (const auto& e : limited.errors) fmt::print(stderr, "error: {}\n", e);
 
   collect_garbage(st.config, paths, *st.db);
   return 0;
