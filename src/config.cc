@@ -1,3 +1,473 @@
 #include "config.h"
 
-namespace runbot {}  // namespace runbot
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace runbot {
+namespace {
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+std::string a_type(const toml::node& n) {
+  static constexpr const char* kNames[] = {"nothing",    "a table",    "an array",  "a string",
+                                           "an integer", "a float",    "a boolean", "a date",
+                                           "a time",     "a date-time"};
+  return kNames[static_cast<int>(n.type())];
+}
+
+// Non-empty and only [a-z0-9], plus [A-Z] if `upper`, plus the characters of `punct`.
+bool is_word(std::string_view s, std::string_view punct, bool upper) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (upper && c >= 'A' && c <= 'Z') ||
+           punct.find(c) != std::string_view::npos;
+  });
+}
+
+std::string at(const toml::node& n) {
+  return fmt::format("{}:{}", n.source().begin.line, n.source().begin.column);
+}
+
+struct Item {
+  std::string value;
+  const toml::node* node;
+};
+
+// Collects every problem with its position; the typed readers report wrong types and ranges.
+class Checker {
+ public:
+  explicit Checker(std::string_view source) : source_(source) {}
+
+  void error(const toml::source_position& pos, std::string message) {
+    problems_.push_back({pos, std::move(message)});
+  }
+  void error(const toml::node& n, std::string message) {
+    error(n.source().begin, std::move(message));
+  }
+  bool ok() const { return problems_.empty(); }
+
+  std::string report() {
+    std::stable_sort(problems_.begin(), problems_.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+    });
+    std::string out;
+    for (const auto& p : problems_) {
+      if (!out.empty()) out += '\n';
+      out += fmt::format("{}:{}:{}: {}", source_, p.pos.line, p.pos.column, p.message);
+    }
+    return out;
+  }
+
+  void known_keys(const toml::table& t, std::initializer_list<std::string_view> known,
+                  const std::string& where) {
+    for (auto&& [key, node] : t) {
+      if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
+      error(key.source().begin, fmt::format("unknown key '{}' in {} (expected one of: {})",
+                                            key.str(), where, fmt::join(known, ", ")));
+    }
+  }
+
+  // The node at `key` as T (a value type, or toml::array), or nullptr if absent or of another
+  // type (reported).
+  template <typename T>
+  auto get(const toml::table& t, std::string_view key, const std::string& where,
+           std::string_view expected) -> decltype(t.get(key)->template as<T>()) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (const auto* v = n->template as<T>()) return v;
+    error(*n, fmt::format("{} {} must be {}, not {}", where, key, expected, a_type(*n)));
+    return nullptr;
+  }
+
+  template <typename Int>
+  void read(const toml::table& t, std::string_view key, const std::string& where, int64_t lo,
+            int64_t hi, Int& out) {
+    const auto* v = get<int64_t>(t, key, where, "an integer");
+    if (!v) return;
+    const int64_t x = v->get();
+    if (x < lo) {
+      error(*v, fmt::format("{} {} must be at least {} (got {})", where, key, lo, x));
+    } else if (x > hi) {
+      error(*v, fmt::format("{} {} must be at most {} (got {})", where, key, hi, x));
+    } else {
+      out = static_cast<Int>(x);
+    }
+  }
+
+  void read(const toml::table& t, std::string_view key, const std::string& where,
+            std::string& out) {
+    if (const auto* v = get<std::string>(t, key, where, "a string")) out = v->get();
+  }
+
+  void read(const toml::table& t, std::string_view key, const std::string& where, bool& out) {
+    if (const auto* v = get<bool>(t, key, where, "a boolean (true or false)")) out = v->get();
+  }
+
+  // An array of strings; nullopt if absent or not an array. Elements that are not strings,
+  // empty or repeated are reported and skipped.
+  std::optional<std::vector<Item>> strings(const toml::table& t, std::string_view key,
+                                           const std::string& where) {
+    const auto* a = get<toml::array>(t, key, where, "an array of strings");
+    if (!a) return std::nullopt;
+    std::vector<Item> items;
+    for (size_t i = 0; i < a->size(); ++i) {
+      const toml::node& n = *a->get(i);
+      const auto* s = n.as_string();
+      if (!s) {
+        error(n, fmt::format("{} {}[{}] must be a string, not {}", where, key, i, a_type(n)));
+      } else if (s->get().empty()) {
+        error(n, fmt::format("{} {}[{}] is an empty string", where, key, i));
+      } else if (auto it = std::find_if(items.begin(), items.end(),
+                                        [&](const Item& x) { return x.value == s->get(); });
+                 it != items.end()) {
+        error(n, fmt::format("{} {} lists '{}' twice (first at {})", where, key, s->get(),
+                             at(*it->node)));
+      } else {
+        items.push_back({s->get(), &n});
+      }
+    }
+    return items;
+  }
+
+  // Compiles an ECMAScript regex; returns its capture count, or -1 (reported).
+  int regex(const toml::table& t, std::string_view key, const std::string& where,
+            std::string& out) {
+    const auto* v = get<std::string>(t, key, where, "a string");
+    if (!v) return -1;
+    try {
+      std::regex re(v->get(), std::regex::ECMAScript);
+      out = v->get();
+      return static_cast<int>(re.mark_count());
+    } catch (const std::regex_error& e) {
+      error(*v, fmt::format("{} {} \"{}\" is not a valid ECMAScript regex: {}", where, key,
+                            v->get(), e.what()));
+      return -1;
+    }
+  }
+
+ private:
+  struct Problem {
+    toml::source_position pos;
+    std::string message;
+  };
+  std::string source_;
+  std::vector<Problem> problems_;
+};
+
+bool parse_port_range(std::string_view s, int& lo, int& hi) {
+  auto number = [](std::string_view d, int& out) {
+    if (d.empty() || d.size() > 5 || d.find_first_not_of("0123456789") != d.npos) return false;
+    out = std::stoi(std::string(d));
+    return true;
+  };
+  const size_t dash = s.find('-');
+  return dash != std::string_view::npos && number(s.substr(0, dash), lo) &&
+         number(s.substr(dash + 1), hi) && 1 <= lo && lo <= hi && hi <= 65535;
+}
+
+void read_runbot(Checker& c, const toml::table& t, RunbotConfig& r) {
+  const std::string w = "[runbot]";
+  c.known_keys(
+      t,
+      {"number", "workers", "start_job_id", "domain", "nginx_port", "nginx", "reload_command",
+       "port_range", "max_age_days", "quiet_seconds", "keep_per_group", "build_timeout"},
+      w);
+  c.read(t, "number", w, 1, kIntMax, r.number);
+  c.read(t, "workers", w, 1, kIntMax, r.workers);
+  c.read(t, "start_job_id", w, 1, kInt64Max, r.start_job_id);
+  c.read(t, "nginx_port", w, 1, 65535, r.nginx_port);
+  c.read(t, "max_age_days", w, 0, kIntMax, r.max_age_days);
+  c.read(t, "quiet_seconds", w, 0, kIntMax, r.quiet_seconds);
+  c.read(t, "keep_per_group", w, 1, kIntMax, r.keep_per_group);
+  c.read(t, "build_timeout", w, 1, kIntMax, r.build_timeout);
+  c.read(t, "reload_command", w, r.reload_command);
+  if (const auto* v = c.get<std::string>(t, "nginx", w, "a string")) {
+    if (v->get() == "private" || v->get() == "include") {
+      r.nginx = v->get();
+    } else {
+      c.error(*v,
+              fmt::format("{} nginx must be \"private\" or \"include\" (got \"{}\")", w, v->get()));
+    }
+  }
+  if (const auto* v = c.get<std::string>(t, "domain", w, "a string")) {
+    if (is_word(v->get(), ".-", true)) {
+      r.domain = v->get();
+    } else {
+      c.error(*v, fmt::format("{} domain \"{}\" must be a non-empty host name of [A-Za-z0-9.-]", w,
+                              v->get()));
+    }
+  }
+  if (const auto* v = c.get<std::string>(t, "port_range", w, "a string like \"8100-8899\"")) {
+    if (!parse_port_range(v->get(), r.port_min, r.port_max)) {
+      c.error(*v, fmt::format("bad port range \"{}\" in {} port_range (expected \"MIN-MAX\" with "
+                              "1 <= MIN <= MAX <= 65535)",
+                              v->get(), w));
+    }
+  }
+}
+
+void read_project(Checker& c, const toml::table& t, size_t index, Config& config,
+                  std::map<std::string, const toml::node*>& seen) {
+  ProjectConfig p;
+  std::string w = fmt::format("[[project]] #{}", index + 1);
+  if (const auto* v = c.get<std::string>(t, "name", w, "a string")) {
+    p.name = v->get();
+    if (!is_word(p.name, "_-", false)) {
+      c.error(*v, fmt::format("{} name \"{}\" must match [a-z0-9_-]+", w, p.name));
+    } else {
+      if (auto [it, fresh] = seen.emplace(p.name, v); !fresh) {
+        c.error(*v, fmt::format("duplicate project '{}' (first defined at {})", p.name,
+                                at(*it->second)));
+      }
+      w = fmt::format("project '{}'", p.name);
+    }
+  } else if (!t.contains("name")) {
+    c.error(t, fmt::format("{} has no name (add name = \"...\")", w));
+  }
+  c.known_keys(t, {"name", "vcs", "remotes", "base_branches", "required"}, w);
+  if (const auto* v = c.get<std::string>(t, "vcs", w, "a string")) {
+    p.vcs = v->get();
+    if (p.vcs != "git" && p.vcs != "hg" && p.vcs != "bzr") {
+      c.error(*v, fmt::format("{} vcs must be \"git\", \"hg\" or \"bzr\" (got \"{}\")", w, p.vcs));
+    }
+  }
+  auto remotes = c.strings(t, "remotes", w);
+  if (remotes) {
+    for (auto& r : *remotes) p.remotes.push_back(r.value);
+  }
+  if (p.remotes.empty() && (!t.contains("remotes") || remotes)) {
+    const toml::node* n = t.get("remotes");
+    c.error(n ? *n : t, fmt::format("{} has no remotes (add remotes = [\"URL or path\"])", w));
+  }
+  if (auto branches = c.strings(t, "base_branches", w)) {
+    for (auto& b : *branches) p.base_branches.push_back(b.value);
+  }
+  c.read(t, "required", w, p.required);
+  config.projects.push_back(std::move(p));
+}
+
+void read_steps(Checker& c, const toml::array& steps, BuildConfig& b) {
+  std::map<std::string, const toml::node*> seen;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const toml::node& n = *steps.get(i);
+    std::string w = fmt::format("[build] steps[{}]", i);
+    const auto* t = n.as_table();
+    if (!t) {
+      c.error(n, fmt::format("{} must be a table like {{ name = \"test\", run = \"...\" }}, not {}",
+                             w, a_type(n)));
+      continue;
+    }
+    StepConfig s;
+    if (const auto* v = c.get<std::string>(*t, "name", w, "a string")) {
+      s.name = v->get();
+      if (!is_word(s.name, "_.-", true) || s.name == "." || s.name == "..") {
+        c.error(*v, fmt::format("{} name \"{}\" must match [A-Za-z0-9_.-]+ (it names the log file)",
+                                w, s.name));
+      } else if (auto [it, fresh] = seen.emplace(s.name, v); !fresh) {
+        c.error(*v, fmt::format("duplicate step name '{}' (first defined at {})", s.name,
+                                at(*it->second)));
+      } else {
+        w = fmt::format("[build] step '{}'", s.name);
+      }
+    } else if (!t->contains("name")) {
+      c.error(*t, fmt::format("{} has no name (add name = \"...\")", w));
+    }
+    c.known_keys(*t, {"name", "run", "timeout"}, w);
+    if (const auto* v = c.get<std::string>(*t, "run", w, "a string")) {
+      s.run = v->get();
+      if (s.run.empty()) c.error(*v, fmt::format("{} run is empty", w));
+    } else if (!t->contains("run")) {
+      c.error(*t, fmt::format("{} has no run command (add run = \"...\")", w));
+    }
+    c.read(*t, "timeout", w, 0, kIntMax, s.timeout);
+    b.steps.push_back(std::move(s));
+  }
+}
+
+void read_build(Checker& c, const toml::table& t, BuildConfig& b) {
+  const std::string w = "[build]";
+  c.known_keys(t,
+               {"steps", "run", "run_on", "error_pattern", "warning_pattern", "coverage_pattern",
+                "artifacts"},
+               w);
+  if (const auto* steps = c.get<toml::array>(t, "steps", w, "an array of tables"))
+    read_steps(c, *steps, b);
+  c.read(t, "run", w, b.run);
+  if (auto run_on = c.strings(t, "run_on", w)) {
+    b.run_on.clear();
+    for (const auto& r : *run_on) {
+      if (r.value == "ok" || r.value == "warn" || r.value == "ko") {
+        b.run_on.push_back(r.value);
+      } else {
+        c.error(*r.node, fmt::format("{} run_on: unknown result \"{}\" (expected \"ok\", \"warn\" "
+                                     "or \"ko\")",
+                                     w, r.value));
+      }
+    }
+  }
+  c.regex(t, "error_pattern", w, b.error_pattern);
+  c.regex(t, "warning_pattern", w, b.warning_pattern);
+  std::string coverage;
+  if (c.regex(t, "coverage_pattern", w, coverage) == 0 && !coverage.empty()) {
+    c.error(*t.get("coverage_pattern"),
+            fmt::format("{} coverage_pattern \"{}\" needs a capture group for the percentage, "
+                        "e.g. \"TOTAL.* ([0-9.]+)%\"",
+                        w, coverage));
+  }
+  b.coverage_pattern = coverage;
+  if (auto artifacts = c.strings(t, "artifacts", w)) {
+    for (const auto& a : *artifacts) {
+      const std::filesystem::path p(a.value);
+      if (p.is_absolute()) {
+        c.error(*a.node, fmt::format("{} artifact \"{}\" must be a relative path under the job's "
+                                     "src/, not absolute",
+                                     w, a.value));
+      } else if (std::find(p.begin(), p.end(), "..") != p.end()) {
+        c.error(*a.node,
+                fmt::format("{} artifact \"{}\" must not contain a '..' component", w, a.value));
+      } else {
+        b.artifacts.push_back(a.value);
+      }
+    }
+  }
+}
+
+void read_root(Checker& c, const toml::table& root, Config& config) {
+  for (auto&& [key, node] : root) {
+    if (key == "runbot" || key == "project" || key == "build") continue;
+    c.error(key.source().begin,
+            fmt::format("unknown {} (expected [runbot], [[project]] or [build])",
+                        node.is_table() ? fmt::format("table [{}]", key.str())
+                                        : fmt::format("key '{}' at the top level", key.str())));
+  }
+  auto section = [&](std::string_view key) -> const toml::table* {
+    const toml::node* n = root.get(key);
+    if (n && !n->is_table()) {
+      c.error(*n, fmt::format("{} must be a table ([{}]), not {}", key, key, a_type(*n)));
+    }
+    return n ? n->as_table() : nullptr;
+  };
+  if (const auto* t = section("runbot")) read_runbot(c, *t, config.runbot);
+  if (const auto* t = section("build")) read_build(c, *t, config.build);
+  if (const toml::node* n = root.get("project")) {
+    std::map<std::string, const toml::node*> seen;
+    if (const auto* a = n->as_array()) {
+      for (size_t i = 0; i < a->size(); ++i) {
+        if (const auto* t = a->get(i)->as_table()) {
+          read_project(c, *t, i, config, seen);
+        } else {
+          c.error(*a->get(i),
+                  fmt::format("project #{} must be a table, not {}", i + 1, a_type(*a->get(i))));
+        }
+      }
+    } else {
+      c.error(*n, fmt::format("project must be an array of tables (write [[project]], not "
+                              "[project]), not {}",
+                              a_type(*n)));
+    }
+  }
+}
+
+}  // namespace
+
+const ProjectConfig* Config::project(const std::string& name) const {
+  for (const auto& p : projects) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+Result<Config> parse_config(std::string_view text, std::string_view source) {
+  Checker checker(source);
+  Config config;
+  try {
+    toml::table root = toml::parse(text, source);
+    read_root(checker, root, config);
+  } catch (const toml::parse_error& e) {
+    checker.error(e.source().begin, fmt::format("invalid TOML: {}", e.description()));
+  }
+  if (!checker.ok()) return Error{checker.report()};
+  return config;
+}
+
+Result<Config> load_config(const std::filesystem::path& file) {
+  auto fail = [&](std::string_view why) {
+    return Error{fmt::format("cannot read {}: {}", file.string(), why)};
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) return fail("it is a directory");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return fail(std::strerror(errno));
+  return parse_config(text.str(), file.filename().string());
+}
+
+std::string default_config_text() {
+  return R"toml(# openerp-runbot configuration. Every key is optional: the values shown are the defaults.
+# A bad file is refused with "runbot.toml:LINE:COL: message" before anything changes.
+
+[runbot]
+number = 16                 # max live instances               (CLI --number overrides)
+workers = 2                 # max builds at once                (CLI --workers overrides)
+start_job_id = 1            # first job id; only ever raises the persisted sequence (CLI --start-job-id)
+domain = "runbot.localhost" # site at http://<domain>:<nginx_port>/, instances at http://<id>.<domain>:<nginx_port>/
+nginx_port = 8080           # the port nginx listens on
+nginx = "private"           # "private": the runbot starts/reloads its own nginx (nginx -p nginx/ ...)
+                            # "include": it only writes nginx/runbot.conf and runs reload_command when it changed
+reload_command = "nginx -s reload"
+port_range = "8100-8899"    # ports for live instances; a port is used only if free in the DB and bindable
+max_age_days = 30           # branches whose head commit is older are ignored (base branches never are); 0 = no limit
+quiet_seconds = 0           # build a group only when none of its revisions changed for this long
+keep_per_group = 5          # jobs kept per group; older job folders are garbage-collected
+build_timeout = 1800        # seconds for all steps of a job; a step may set its own `timeout`
+
+# One [[project]] per repository, in build order. Branches sharing a name across projects
+# form a group. Nothing is built until at least one project is configured, e.g.:
+#
+# [[project]]
+# name = "server"             # [a-z0-9_-]+ ; also the folder name under the job's src/
+# vcs = "git"                 # git | hg | bzr
+# remotes = ["/srv/server.git", "https://example.org/team/server.git"]  # first = main; later = forks/teams
+# base_branches = ["trunk", "6.0"]  # stable lines: always built, never too old, fallbacks for features
+# required = true             # a group is only built when this project resolves
+#
+# [[project]]
+# name = "addons"
+# remotes = ["/srv/addons.git"]
+# base_branches = ["trunk", "6.0"]
+#
+# [[project]]
+# name = "web"
+# remotes = ["/srv/web.git"]
+# base_branches = ["trunk", "6.0"]
+# required = false
+
+[build]
+# Steps run in order with /bin/sh -c in the job's src/, each logging to logs/<name>.log. They see
+# RUNBOT_JOB_ID, RUNBOT_JOB_DIR, RUNBOT_GROUP, RUNBOT_SRC, RUNBOT_SRC_<PROJECT>, RUNBOT_REV_<PROJECT>,
+# RUNBOT_PORT, RUNBOT_DB and RUNBOT_URL.
+steps = [
+  # { name = "install", run = "pip install -r server/requirements.txt", timeout = 600 },
+  # { name = "test",    run = "python3 server/run_tests.py" },
+]
+run = ""                    # the live instance, e.g. "python3 $RUNBOT_SRC_SERVER/server.py --port $RUNBOT_PORT"; empty = none
+run_on = ["ok", "warn"]     # results for which an instance is started
+error_pattern = "ERROR|Traceback"   # ECMAScript regex, per log line: match => ko
+warning_pattern = "WARNING"         # match => warn (unless ko)
+coverage_pattern = ""       # optional, e.g. "TOTAL.* ([0-9.]+)%": the first capture is the job's coverage
+artifacts = []              # optional: folders under the job's src/ published as links, e.g. ["coverage-html"]
+)toml";
+}
+
+}  // namespace runbot

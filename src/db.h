@@ -8,11 +8,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "model.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace runbot {
 
@@ -106,7 +108,12 @@ class Db {
   explicit Db(sqlite3* db);
   void exec(const char* sql);
   void migrate();
+  // Runs SQL without results; failures name `purpose`.
+  void exec(const char* sql, const char* purpose);
+  // The prepared statement for `sql`, prepared once per Db and cached until ~Db.
+  sqlite3_stmt* statement(const std::string& sql, const char* purpose);
   sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
 }  // namespace runbot

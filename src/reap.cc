@@ -34,52 +34,52 @@ void finish(Job& job, JobResult result, std::string note, Time at) {
   job.finished_at = at;
 }
 
+// Seconds a launched job may lack runner.json before it counts as never started (the runner
+// also writes it itself within milliseconds of starting).
+constexpr Time kSpawnGrace = 10;
+
 // building -> building | running | done | pending (never started).
 bool reap_building(const Config& config, const Paths& paths, Job& job, Time now,
                    std::vector<std::string>& warnings) {
   fs::path dir = paths.job(job.id);
+  auto result = read_result(dir);
+  if (!result) warnings.push_back(fmt::format("job {}: {}", job.id, result.error().message));
   auto runner_file = read_process_marker(dir / marker::kRunner);
   if (!runner_file) warnings.push_back(fmt::format("job {}: {}", job.id, runner_file.error().message));
   std::optional<ProcessMarker> runner = runner_file ? *runner_file : std::nullopt;
   bool runner_alive = runner && is_alive(runner->process);
+  // The runner enforces the real timeout; this only catches a runner that cannot.
+  bool overdue = now - job.started_at > config.runbot.build_timeout + 120;
 
-  auto result = read_result(dir);
-  if (!result) warnings.push_back(fmt::format("job {}: {}", job.id, result.error().message));
   if (result && *result) {
     const ResultMarker& r = **result;
     auto instance = process_marker(dir / marker::kInstance, job.id, warnings);
     bool instance_alive = instance && is_alive(instance->process);
-    if (!instance_alive && runner_alive) return false;  // still starting the instance
+    if (!instance_alive && runner_alive && !overdue) return false;  // still starting it
     job.result = r.result;
     job.note = r.note;
     job.finished_at = r.finished_at ? r.finished_at : now;
-    if (instance_alive) {
-      job.state = JobState::running;
-      job.instance_started_at = instance->started_at;
-    } else {
-      job.state = JobState::done;
-    }
+    job.state = instance_alive ? JobState::running : JobState::done;
+    if (instance_alive) job.instance_started_at = instance->started_at;
     return true;
   }
-
   if (runner_file && !*runner_file) {
-    // The tick that launched it died before recording the runner: launch it again.
+    if (now - job.started_at < kSpawnGrace) return false;
+    // The tick that launched it died before the runner started: launch it again.
     job.state = JobState::pending;
     job.started_at = 0;
     job.port = 0;
-    job.note = "requeued: its runner was never started";
+    job.note = "requeued: its runner never started";
     return true;
   }
-  if (runner_alive) {
-    int limit = config.runbot.build_timeout + 120;  // the runner enforces the real timeout
-    if (now - job.started_at <= limit) return false;
-    kill_group(runner->process, std::chrono::seconds(2));
-    kill_step(dir, job.id, warnings);
-    finish(job, JobResult::ko, fmt::format("build timeout: runner unresponsive after {} s", limit), now);
-    return true;
-  }
+  if (!runner_file && !overdue) return false;  // unreadable runner.json: cannot tell yet
+  if (runner_alive && !overdue) return false;
+  if (runner) kill_group(runner->process, std::chrono::seconds(2));
   kill_step(dir, job.id, warnings);
-  finish(job, JobResult::ko, "runner died", now);
+  std::string why = runner_alive ? "build timeout: runner unresponsive"
+                    : result ? "runner died"
+                             : "runner died (result.json unreadable)";
+  finish(job, JobResult::ko, why, now);
   return true;
 }
 
