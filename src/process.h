@@ -21,6 +21,9 @@ struct RunOptions {
   std::filesystem::path cwd;                 // empty = inherit
   std::map<std::string, std::string> env;    // added to / overriding the inherited environment
   int timeout_seconds = 0;                   // 0 = none; on expiry the process group is killed
+  // run_to_file only: called with the child's pid (its process-group leader) right after it
+  // started, before waiting on it (the job runner records it in step.json). May be null.
+  std::function<void(pid_t)> on_start = nullptr;
 };
 
 struct RunOutput {

@@ -7,6 +7,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/result.h"
 
@@ -31,7 +32,15 @@ class LogClassifier {
   static constexpr size_t kMaxLine = 4096;  // longer lines are matched on their first 4 KiB
 
  private:
-  std::optional<std::regex> error_, warning_, coverage_;
+  struct Pattern {
+    std::optional<std::regex> re;
+    std::vector<std::string> literals;  // one of them occurs in every match (a cheap prefilter)
+    bool literal_only = false;          // the pattern is just "lit|lit|...": no regex needed
+  };
+  static Pattern compile(const std::string& pattern);
+  static bool search(const Pattern& p, std::string_view text, std::cmatch* match);
+
+  Pattern error_, warning_, coverage_;
 };
 
 }  // namespace runbot

@@ -1,3 +1,270 @@
 #include "job/export.h"
 
-namespace runbot {}  // namespace runbot
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (!part.empty() && part != ".") parts.push_back(part);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+std::string join(const std::vector<std::string_view>& parts, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    if (i) out += '/';
+    out += parts[i];
+  }
+  return out;
+}
+
+bool has_dotdot(const std::vector<std::string_view>& parts) {
+  for (auto p : parts) {
+    if (p == "..") return true;
+  }
+  return false;
+}
+
+// Decides whether an entry may be extracted. Keeps the set of symlinks created so far, so
+// nothing is ever written through one.
+class EntryPolicy {
+ public:
+  // Returns the reason for refusing the entry, or "" to accept it. `rel` receives the
+  // normalised relative path.
+  std::string check(archive_entry* entry, std::string& rel) {
+    const char* raw = archive_entry_pathname(entry);
+    if (!raw || !*raw) return "empty path";
+    std::string_view path(raw);
+    if (path.front() == '/') return "absolute path";
+    auto parts = split_path(path);
+    if (has_dotdot(parts)) return "'..' in path";
+    if (parts.empty()) return archive_entry_filetype(entry) == AE_IFDIR ? "" : "empty path";
+    rel = join(parts, parts.size());
+    for (size_t n = 1; n < parts.size(); ++n) {
+      std::string prefix = join(parts, n);
+      if (symlinks_.count(prefix)) return fmt::format("path goes through symlink '{}'", prefix);
+    }
+
+    if (const char* hard = archive_entry_hardlink(entry)) {
+      std::string_view target(hard);
+      if (target.empty() || target.front() == '/') return "hardlink to an absolute path";
+      if (has_dotdot(split_path(target))) return "hardlink target has '..'";
+      return "";  // to an earlier entry, already checked
+    }
+    switch (archive_entry_filetype(entry)) {
+      case AE_IFREG:
+      case AE_IFDIR:
+        break;
+      case AE_IFLNK:
+        if (auto why = check_symlink(parts, archive_entry_symlink(entry)); !why.empty()) return why;
+        symlinks_.insert(rel);
+        break;
+      default:
+        return "not a file, folder or link (device, fifo or socket)";
+    }
+    return "";
+  }
+
+ private:
+  // Targets are resolved lexically from the link's folder. A ".." after a name is refused
+  // because that name may itself be a link, which lexical resolution cannot see through;
+  // with that rule every accepted link resolves inside the export by induction.
+  static std::string check_symlink(const std::vector<std::string_view>& parts, const char* raw) {
+    if (!raw || !*raw) return "symlink with an empty target";
+    std::string_view target(raw);
+    if (target.front() == '/') return fmt::format("symlink to absolute path '{}'", target);
+    size_t depth = parts.size() - 1;  // folders above the link inside the export
+    bool seen_name = false;
+    for (auto part : split_path(target)) {
+      if (part != "..") {
+        seen_name = true;
+        continue;
+      }
+      if (seen_name) return fmt::format("symlink target '{}' has '..' after a name", target);
+      if (depth == 0) return fmt::format("symlink to '{}' escapes the export", target);
+      --depth;
+    }
+    return "";
+  }
+
+  std::set<std::string> symlinks_;
+};
+
+// One end of a socketpair: unlike a pipe, send(MSG_NOSIGNAL) reports a closed reader as EPIPE
+// without raising SIGPIPE, so no process-wide signal state is touched.
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string archive_message(archive* a) {
+  const char* msg = archive_error_string(a);
+  return msg ? msg : "unknown libarchive error";
+}
+
+Status copy_data(archive* in, archive* out) {
+  const void* buf;
+  size_t size;
+  la_int64_t offset;
+  for (;;) {
+    int r = archive_read_data_block(in, &buf, &size, &offset);
+    if (r == ARCHIVE_EOF) return {};
+    if (r < ARCHIVE_WARN) return Error{archive_message(in)};
+    if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
+      return Error{archive_message(out)};
+  }
+}
+
+// Reads the archive from `fd` into `dest` (absolute, symlink-free path).
+Status extract_fd(int fd, const fs::path& dest) {
+  archive* in = archive_read_new();
+  archive_read_support_format_tar(in);
+  archive_read_support_filter_all(in);
+  archive* out = archive_write_disk_new();
+  // Entry paths are rewritten to absolute ones under `dest` (no chdir in a threaded process),
+  // so NOABSOLUTEPATHS cannot be set; the policy refuses absolute entry paths instead.
+  archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                          ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+  Status status;
+  if (archive_read_open_fd(in, fd, 64 * 1024) != ARCHIVE_OK) {
+    status = Error{fmt::format("cannot read the archive: {}", archive_message(in))};
+  }
+  EntryPolicy policy;
+  while (status) {
+    archive_entry* entry = nullptr;
+    int r = archive_read_next_header(in, &entry);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) {
+      status = Error{fmt::format("bad archive: {}", archive_message(in))};
+      break;
+    }
+    const char* name = archive_entry_pathname(entry);
+    std::string shown = name ? name : "";
+    if (shown == "pax_global_header") continue;  // git archive's commit id record
+    std::string rel;
+    if (auto why = policy.check(entry, rel); !why.empty()) {
+      status = Error{fmt::format("refused entry '{}': {}", shown, why)};
+      break;
+    }
+    if (rel.empty()) continue;  // "./": the export folder itself, which we own
+    archive_entry_copy_pathname(entry, (dest / rel).c_str());
+    if (const char* hard = archive_entry_hardlink(entry)) {
+      archive_entry_copy_hardlink(entry, (dest / hard).lexically_normal().c_str());
+    }
+    archive_entry_set_perm(entry, archive_entry_perm(entry) & 0777);  // no setuid/setgid/sticky
+    if (archive_write_header(out, entry) < ARCHIVE_WARN) {
+      status = Error{fmt::format("cannot extract '{}': {}", shown, archive_message(out))};
+      break;
+    }
+    if (archive_entry_size(entry) > 0) {
+      if (auto st = copy_data(in, out); !st) {
+        status = Error{fmt::format("cannot extract '{}': {}", shown, st.error().message)};
+        break;
+      }
+    }
+    if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
+      status = Error{fmt::format("cannot extract '{}': {}", shown, archive_message(out))};
+      break;
+    }
+  }
+  // Closing applies the deferred folder modes and times.
+  if (archive_write_close(out) < ARCHIVE_WARN && status) {
+    status = Error{fmt::format("cannot finish extraction: {}", archive_message(out))};
+  }
+  archive_write_free(out);
+  archive_read_free(in);
+  return status;
+}
+
+}  // namespace
+
+Status extract_tar_stream(const fs::path& dest,
+                          const std::function<Status(const TarSink&)>& producer) {
+  std::error_code ec;
+  fs::create_directories(dest, ec);
+  if (ec) return Error{fmt::format("cannot create {}: {}", dest.string(), ec.message())};
+  fs::path root = fs::canonical(dest, ec);
+  if (ec) return Error{fmt::format("cannot resolve {}: {}", dest.string(), ec.message())};
+
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    return Error{fmt::format("socketpair: {}", strerror(errno))};
+  int read_fd = fds[0], write_fd = fds[1];
+
+  Status produced;
+  std::thread thread([&] {
+    TarSink sink = [write_fd](std::string_view bytes) { return send_all(write_fd, bytes); };
+    try {
+      produced = producer(sink);
+    } catch (const std::exception& e) {
+      produced = Error{fmt::format("export failed: {}", e.what())};
+    }
+    // EOF for the reader, whether the producer finished or gave up.
+    ::shutdown(write_fd, SHUT_WR);
+  });
+
+  Status extracted = extract_fd(read_fd, root);
+  if (extracted) {
+    // Take the end-of-archive padding too, so the producer is not left blocked or EPIPEd.
+    char buf[64 * 1024];
+    for (;;) {
+      ssize_t n = ::read(read_fd, buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EINTR)) break;
+    }
+  }
+  // Unblocks a producer still sending (it gets EPIPE) after a refusal or a bad archive.
+  ::shutdown(read_fd, SHUT_RDWR);
+  thread.join();
+  ::close(read_fd);
+  ::close(write_fd);
+
+  if (!extracted) {
+    // A dead producer explains a truncated archive better than libarchive can.
+    if (!produced && extracted.error().message.rfind("refused entry", 0) != 0)
+      return produced.error();
+    return extracted;
+  }
+  if (!produced) return produced.error();
+  return {};
+}
+
+Status extract_tar_bytes(const fs::path& dest, std::string_view archive) {
+  return extract_tar_stream(dest, [archive](const TarSink& sink) -> Status {
+    constexpr size_t kChunk = 64 * 1024;
+    for (size_t at = 0; at < archive.size(); at += kChunk) {
+      if (!sink(archive.substr(at, kChunk))) return Error{"the extraction stopped reading"};
+    }
+    return {};
+  });
+}
+
+}  // namespace runbot

@@ -92,6 +92,9 @@ inline constexpr const char* kSteps = "steps.json";
 inline constexpr const char* kResult = "result.json";
 inline constexpr const char* kInstance = "instance.json";
 inline constexpr const char* kRunnerLog = "runner.log";
+// ProcessMarker of the step running now (its process-group leader), so a tick that finds the
+// runner dead can kill the orphaned step group.
+inline constexpr const char* kStepProcess = "step.json";
 }  // namespace marker
 
 }  // namespace runbot

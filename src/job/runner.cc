@@ -1,3 +1,310 @@
 #include "job/runner.h"
 
-namespace runbot {}  // namespace runbot
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <map>
+
+#include "job/classify.h"
+#include "job/export.h"
+#include "job/job_file.h"
+#include "process.h"
+#include "util/clock.h"
+#include "vcs/vcs.h"
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+// SIGTERM/SIGINT (from `kill JOB` or `clean`) set a flag the step loop polls; the previous
+// handlers come back when the runner returns (it may run inside a test process).
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term_);
+    sigaction(SIGINT, &sa, &old_int_);
+  }
+  ~StopSignals() {
+    sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGINT, &old_int_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_term_ {};
+  struct sigaction old_int_ {};
+};
+
+bool stop_requested() { return g_stop != 0; }
+
+bool valid_name(const std::string& s, bool allow_upper_dot) {
+  if (s.empty() || s == "." || s == "..") return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) {
+    if (c >= 'a' && c <= 'z') return true;
+    if (c >= '0' && c <= '9') return true;
+    if (c == '_' || c == '-') return true;
+    return allow_upper_dot && ((c >= 'A' && c <= 'Z') || c == '.');
+  });
+}
+
+std::string env_suffix(const std::string& project) {
+  std::string out;
+  for (char c : project) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+std::string plural(int n, const char* what) {
+  return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
+
+class JobRun {
+ public:
+  JobRun(fs::path dir, JobSpec spec)
+      : dir_(std::move(dir)), src_(dir_ / "src"), spec_(std::move(spec)) {}
+
+  int run() {
+    result_.started_at = now();
+    build_started_ = monotonic_seconds();
+    log("job {} ({}) started", spec_.id, spec_.group);
+    if (auto st = check_spec(); !st) return finish(JobResult::ko, st.error().message);
+    for (const auto& source : spec_.sources) {
+      if (auto st = export_source(source); !st) {
+        if (stop_requested()) return finish(JobResult::killed, "killed");
+        return finish(JobResult::ko,
+                      fmt::format("export of {} failed: {}", source.project, st.error().message));
+      }
+    }
+    if (stop_requested()) return finish(JobResult::killed, "killed");
+    for (const auto& step : spec_.build.steps) {
+      std::string failure = run_step(step);
+      if (stop_requested()) return finish(JobResult::killed, "killed");
+      if (!failure.empty()) return finish(JobResult::ko, failure);
+    }
+    if (result_.errors > 0) return finish(JobResult::ko, plural(result_.errors, "error line"));
+    if (result_.warnings > 0)
+      return finish(JobResult::warn, plural(result_.warnings, "warning line"));
+    return finish(JobResult::ok, "");
+  }
+
+ private:
+  template <typename... Args>
+  static void log(fmt::format_string<Args...> f, Args&&... args) {
+    fmt::print(stderr, "{} {}\n", iso8601(now()), fmt::format(f, std::forward<Args>(args)...));
+    std::fflush(stderr);
+  }
+
+  // job.json may have been edited by hand: names become paths, patterns become regexes.
+  Status check_spec() {
+    for (const auto& s : spec_.sources) {
+      if (!valid_name(s.project, false))
+        return Error{fmt::format("job.json: bad project name '{}'", s.project)};
+    }
+    for (const auto& s : spec_.build.steps) {
+      if (!valid_name(s.name, true))
+        return Error{fmt::format("job.json: bad step name '{}'", s.name)};
+    }
+    for (const auto* p : {&spec_.build.error_pattern, &spec_.build.warning_pattern,
+                          &spec_.build.coverage_pattern}) {
+      try {
+        if (!p->empty()) std::regex check(*p, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        return Error{fmt::format("job.json: bad pattern '{}': {}", *p, e.what())};
+      }
+    }
+    std::error_code ec;
+    fs::remove_all(src_, ec);
+    fs::create_directories(dir_ / "logs", ec);
+    if (ec)
+      return Error{fmt::format("cannot create {}: {}", (dir_ / "logs").string(), ec.message())};
+    return {};
+  }
+
+  Status export_source(const JobSource& source) {
+    log("export {} {}", source.project, source.rev);
+    auto vcs = make_vcs(source.vcs);
+    if (!vcs) return Error{fmt::format("unknown vcs '{}'", source.vcs)};
+    ProjectConfig project;
+    project.name = source.project;
+    project.vcs = source.vcs;
+    project.remotes = {source.remote};
+    return extract_tar_stream(src_ / source.project, [&](const TarSink& sink) {
+      TarSink stoppable = [&](std::string_view bytes) { return !stop_requested() && sink(bytes); };
+      return vcs->export_tar(project, source.mirror, source.remote, source.rev, stoppable);
+    });
+  }
+
+  std::map<std::string, std::string> environment() const {
+    std::map<std::string, std::string> env{
+        {"RUNBOT_JOB_ID", std::to_string(spec_.id)},
+        {"RUNBOT_JOB_DIR", dir_.string()},
+        {"RUNBOT_GROUP", spec_.group},
+        {"RUNBOT_SRC", src_.string()},
+        {"RUNBOT_PORT", spec_.port > 0 ? std::to_string(spec_.port) : ""},
+        {"RUNBOT_DB", spec_.db_name},
+        {"RUNBOT_URL", spec_.url},
+    };
+    for (const auto& s : spec_.sources) {
+      env["RUNBOT_SRC_" + env_suffix(s.project)] = (src_ / s.project).string();
+      env["RUNBOT_REV_" + env_suffix(s.project)] = s.rev;
+    }
+    return env;
+  }
+
+  // Runs one step; returns why the build fails because of it ("" when it passed).
+  std::string run_step(const StepConfig& step) {
+    StepRecord rec;
+    rec.name = step.name;
+    rec.log = "logs/" + step.name + ".log";
+    int timeout = step.timeout > 0 ? step.timeout : 0;
+    if (spec_.build_timeout > 0) {
+      double left = spec_.build_timeout - (monotonic_seconds() - build_started_);
+      int remaining = std::max(1, static_cast<int>(std::ceil(left)));
+      timeout = timeout > 0 ? std::min(timeout, remaining) : remaining;
+    }
+    RunOptions opts;
+    opts.cwd = src_;
+    opts.env = environment();
+    opts.timeout_seconds = timeout;
+    opts.on_start = [this](pid_t pid) {
+      ProcessMarker m{{pid, process_start_time(pid).value_or(0)}, now(), 0};
+      if (auto st = write_process_marker(dir_ / marker::kStepProcess, m); !st)
+        log("{}", st.error().message);
+    };
+    log("step {} (timeout {} s)", step.name, timeout);
+    rec.started_at = now();
+    double t0 = monotonic_seconds();
+    auto out = run_to_file({"/bin/sh", "-c", step.run}, dir_ / rec.log, opts,
+                           std::chrono::seconds(5), stop_requested);
+    rec.seconds = monotonic_seconds() - t0;
+    rec.finished_at = now();
+    std::error_code ec;
+    fs::remove(dir_ / marker::kStepProcess, ec);
+
+    std::string failure;
+    if (!out) {
+      failure = fmt::format("{} could not start: {}", step.name, out.error().message);
+    } else {
+      rec.exit = out->exit_code;
+      rec.timed_out = out->timed_out;
+      if (out->timed_out) {
+        failure = fmt::format("timeout in {} after {} s", step.name, timeout);
+      } else if (out->signal != 0) {
+        failure = fmt::format("{} killed by signal {}", step.name, out->signal);
+      } else if (out->exit_code != 0) {
+        failure = fmt::format("{} exited {}", step.name, out->exit_code);
+      }
+    }
+    LogClassifier classifier(spec_.build.error_pattern, spec_.build.warning_pattern,
+                             spec_.build.coverage_pattern);
+    if (auto counts = classifier.file(dir_ / rec.log)) {
+      rec.errors = counts->errors;
+      rec.warnings = counts->warnings;
+      if (counts->coverage) result_.coverage = counts->coverage;
+    }
+    result_.errors += rec.errors;
+    result_.warnings += rec.warnings;
+    log("step {}: exit {}{} in {:.1f} s, {}, {}", step.name, rec.exit,
+        rec.timed_out ? " (timeout)" : "", rec.seconds, plural(rec.errors, "error"),
+        plural(rec.warnings, "warning"));
+    steps_.push_back(rec);
+    if (auto st = write_steps(dir_, steps_); !st) log("{}", st.error().message);
+    return failure;
+  }
+
+  std::vector<std::string> existing_artifacts() const {
+    std::vector<std::string> out;
+    for (const auto& a : spec_.build.artifacts) {
+      fs::path rel = fs::path(a).lexically_normal();
+      if (rel.empty() || rel.is_absolute() || *rel.begin() == "..") continue;
+      std::error_code ec;
+      if (fs::exists(src_ / rel, ec)) out.push_back((fs::path("src") / rel).string());
+    }
+    return out;
+  }
+
+  bool wants_instance(JobResult r) const {
+    const auto& on = spec_.build.run_on;
+    return !spec_.build.run.empty() && spec_.port > 0 &&
+           std::find(on.begin(), on.end(), to_string(r)) != on.end();
+  }
+
+  // The instance marker is written before result.json, so a tick that sees the result also
+  // sees the instance.
+  void start_instance() {
+    RunOptions opts;
+    opts.cwd = src_;
+    opts.env = environment();
+    auto started =
+        spawn_detached({"/bin/sh", "-c", spec_.build.run}, dir_ / "logs/instance.log", opts);
+    if (!started) {
+      log("cannot start the instance: {}", started.error().message);
+      return;
+    }
+    ProcessMarker m{*started, now(), spec_.port};
+    if (auto st = write_process_marker(dir_ / marker::kInstance, m); !st)
+      log("{}", st.error().message);
+    log("instance started, pid {}, port {}", started->pid, spec_.port);
+  }
+
+  int finish(JobResult result, std::string note) {
+    result_.result = result;
+    result_.note = std::move(note);
+    result_.finished_at = now();
+    result_.artifacts = existing_artifacts();
+    log("result {}{}{}", to_string(result), result_.note.empty() ? "" : ": ", result_.note);
+    if (wants_instance(result)) start_instance();
+    if (auto st = write_result(dir_, result_); !st) {
+      log("{}", st.error().message);
+      return 1;
+    }
+    return 0;
+  }
+
+  fs::path dir_;
+  fs::path src_;
+  JobSpec spec_;
+  ResultMarker result_;
+  std::vector<StepRecord> steps_;
+  double build_started_ = 0;
+};
+
+}  // namespace
+
+int run_job(const Paths& paths, int64_t id) {
+  StopSignals signals;
+  std::error_code ec;
+  fs::path dir = fs::absolute(paths.job(id), ec);
+  if (ec) dir = paths.job(id);
+  ProcessMarker self{self_process_id(), now(), 0};
+  if (auto st = write_process_marker(dir / marker::kRunner, self); !st)
+    fmt::print(stderr, "{}\n", st.error().message);
+  auto spec = read_job_spec(dir);
+  if (!spec) {
+    fmt::print(stderr, "{}\n", spec.error().message);
+    ResultMarker r;
+    r.result = JobResult::ko;
+    r.note = spec.error().message;
+    r.started_at = r.finished_at = now();
+    (void)write_result(dir, r);
+    return 1;
+  }
+  return JobRun(dir, std::move(*spec)).run();
+}
+
+}  // namespace runbot
