@@ -1,3 +1,202 @@
 #include "vcs/git.h"
 
-namespace runbot {}  // namespace runbot
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+
+#include "process.h"
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kFetchTimeoutSeconds = 600;
+constexpr size_t kMaxErrorChars = 300;
+
+RunOptions git_options(int timeout_seconds = 0) {
+  RunOptions o;
+  o.env["GIT_TERMINAL_PROMPT"] = "0";
+  o.timeout_seconds = timeout_seconds;
+  return o;
+}
+
+// `git --git-dir=<mirror> args...`: an explicit git dir, so git never discovers an enclosing
+// repository when the mirror is missing or broken.
+std::vector<std::string> git_in(const fs::path& mirror, std::vector<std::string> args) {
+  std::vector<std::string> argv{"git", "--git-dir=" + mirror.string()};
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
+  return argv;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
+  return s;
+}
+
+// A one-line reason from git's stderr: its fatal:/error: lines, else its last lines.
+std::string short_error(const Result<RunOutput>& r, int timeout_seconds) {
+  if (!r) return r.error().message;
+  if (r->timed_out) return "timed out after " + std::to_string(timeout_seconds) + " s";
+  std::vector<std::string_view> lines, errors;
+  std::string_view rest = r->err;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = trim(rest.substr(0, nl));
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    if (line.empty()) continue;
+    lines.push_back(line);
+    if (line.starts_with("fatal:") || line.starts_with("error:")) errors.push_back(line);
+  }
+  if (errors.empty() && lines.size() > 2) lines.erase(lines.begin(), lines.end() - 2);
+  std::string text;
+  for (auto line : errors.empty() ? lines : errors) {
+    if (!text.empty()) text += "; ";
+    text += line;
+  }
+  if (text.empty()) {
+    text = r->signal ? "killed by signal " + std::to_string(r->signal)
+                     : "git exited with status " + std::to_string(r->exit_code);
+  }
+  if (text.size() > kMaxErrorChars) text = text.substr(0, kMaxErrorChars) + "...";
+  return text;
+}
+
+bool succeeded(const Result<RunOutput>& r) { return r && r->exit_code == 0 && !r->timed_out; }
+
+// Makes `mirror` a bare repository, moving a broken one aside (never deleting it). A mirror is
+// broken only when git ran and rejected it: failing to run git at all moves nothing.
+Status ensure_mirror(const fs::path& mirror) {
+  std::error_code ec;
+  bool exists = fs::exists(fs::symlink_status(mirror, ec));
+  bool is_dir = fs::is_directory(mirror, ec);
+  if (is_dir && !fs::is_empty(mirror, ec)) {
+    auto r = run_capture(git_in(mirror, {"rev-parse", "--git-dir"}), git_options());
+    if (!r) return r.error();
+    if (succeeded(r)) return {};
+  }
+  if (exists && !(is_dir && fs::is_empty(mirror, ec))) {
+    fs::path aside = mirror;
+    aside += ".broken-" + std::to_string(std::time(nullptr));
+    fs::rename(mirror, aside, ec);
+    if (ec)
+      return Error{"cannot move broken mirror " + mirror.string() + " aside: " + ec.message()};
+  }
+  fs::create_directories(mirror.parent_path(), ec);
+  auto r = run_capture({"git", "init", "--bare", "-q", "--", mirror.string()}, git_options());
+  if (!succeeded(r))
+    return Error{"cannot create mirror " + mirror.string() + ": " + short_error(r, 0)};
+  return {};
+}
+
+bool is_hex_id(const std::string& rev) {
+  if (rev.size() != 40 && rev.size() != 64) return false;
+  for (char c : rev)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string remote_key(const std::string& url) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, 64-bit
+  for (unsigned char c : url) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "r%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::vector<RemoteHeads> GitVcs::update(const ProjectConfig& project, const fs::path& mirror,
+                                        const std::function<void(std::string_view)>& progress) {
+  std::vector<RemoteHeads> result;
+  for (const auto& url : project.remotes) result.push_back(RemoteHeads{url, true, "", {}});
+  auto fail_all = [&](const std::string& error) {
+    for (auto& r : result) {
+      r.ok = false;
+      r.error = error;
+      r.heads.clear();
+    }
+    return result;
+  };
+  if (auto ready = ensure_mirror(mirror); !ready) return fail_all(ready.error().message);
+
+  std::map<std::string, std::vector<size_t>> by_key;
+  for (size_t i = 0; i < result.size(); ++i) {
+    const std::string& url = result[i].remote;
+    std::string key = remote_key(url);
+    by_key[key].push_back(i);
+    if (progress) progress(project.name + ": fetching " + url);
+    auto r = run_capture(git_in(mirror, {"fetch", "--prune", "--no-tags", "--quiet", "--", url,
+                                         "+refs/heads/*:refs/remotes/" + key + "/*"}),
+                         git_options(kFetchTimeoutSeconds));
+    if (!succeeded(r)) {
+      result[i].ok = false;
+      result[i].error = short_error(r, kFetchTimeoutSeconds);
+    }
+  }
+
+  auto refs = run_capture(git_in(mirror, {"for-each-ref",
+                                          "--format=%(refname)%00%(objectname)%00%(objecttype)%00"
+                                          "%(committerdate:unix)%00%(symref)",
+                                          "refs/remotes/"}),
+                          git_options());
+  if (!succeeded(refs)) return fail_all("cannot list branches: " + short_error(refs, 0));
+
+  const std::string prefix = "refs/remotes/";
+  std::string_view rest = refs->out;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    std::vector<std::string_view> f;
+    for (size_t start = 0;;) {
+      size_t z = line.find('\0', start);
+      f.push_back(line.substr(start, z == std::string_view::npos ? z : z - start));
+      if (z == std::string_view::npos) break;
+      start = z + 1;
+    }
+    if (f.size() != 5 || !f[4].empty() || f[2] != "commit" || !f[0].starts_with(prefix)) continue;
+    std::string_view name = f[0].substr(prefix.size());
+    size_t slash = name.find('/');
+    if (slash == std::string_view::npos) continue;
+    auto it = by_key.find(std::string(name.substr(0, slash)));
+    if (it == by_key.end()) continue;  // a remote no longer configured
+    BranchHead head;
+    head.project = project.name;
+    head.branch = std::string(name.substr(slash + 1));
+    head.rev = std::string(f[1]);
+    head.commit_time = std::strtoll(std::string(f[3]).c_str(), nullptr, 10);
+    for (size_t i : it->second) {
+      if (!result[i].ok) continue;
+      head.remote = result[i].remote;
+      result[i].heads.push_back(head);
+    }
+  }
+  return result;
+}
+
+Status GitVcs::export_tar(const ProjectConfig& project, const fs::path& mirror,
+                          const std::string& /*remote*/, const std::string& rev,
+                          const TarSink& sink) {
+  if (!is_hex_id(rev)) return Error{project.name + ": not a full commit id: '" + rev + "'"};
+  bool aborted = false;
+  auto r = run_streaming(git_in(mirror, {"archive", "--format=tar", rev}), git_options(),
+                         [&](std::string_view data) {
+                           aborted = !sink(data);
+                           return !aborted;
+                         });
+  if (aborted) return Error{project.name + ": export of " + rev + " aborted"};
+  if (!succeeded(r))
+    return Error{project.name + ": git archive " + rev + " failed: " + short_error(r, 0)};
+  return {};
+}
+
+}  // namespace runbot
