@@ -20,17 +20,23 @@ Family::Family(const std::string& extra_runbot, const std::string& build) {
   EXPECT_EQ(init.status, 0) << init.out << init.err;
 }
 
+Family::~Family() { runbot(state, {"clean"}); }
+
 std::string Family::config(const std::string& extra_runbot, const std::string& build) const {
   std::string projects;
   for (const char* name : {"server", "addons", "web"})
     projects += fmt::format(
         "[[project]]\nname = \"{}\"\nremotes = [\"{}\"]\nbase_branches = [\"trunk\", \"6.0\"]\n\n",
         name, (tmp / name).string());
-  return fmt::format(
-      "[runbot]\nnumber = 4\nworkers = 2\nport_range = \"{}-{}\"\nnginx = \"include\"\n"
-      "reload_command = \"true\"\n{}\n\n{}[build]\n{}\n",
-      20000 + (getpid() % 2000) * 10, 20000 + (getpid() % 2000) * 10 + 9, extra_runbot, projects,
-      build);
+  // Defaults for the tests unless `extra_runbot` sets them (TOML forbids a key twice).
+  std::string runbot;
+  for (const char* line : {"number = 4", "workers = 2", "nginx = \"include\"", "reload_command = \"true\""}) {
+    std::string key = std::string(line).substr(0, std::string(line).find(' '));
+    if (extra_runbot.find(key + " ") == std::string::npos) runbot += std::string(line) + "\n";
+  }
+  int base = 20000 + (getpid() % 2000) * 10;
+  return fmt::format("[runbot]\n{}port_range = \"{}-{}\"\n{}\n\n{}[build]\n{}\n", runbot, base,
+                     base + 9, extra_runbot, projects, build);
 }
 
 Cmd Family::tick(const std::vector<std::string>& extra) const {
@@ -44,7 +50,8 @@ bool Family::settle(double seconds) const {
   while (std::chrono::steady_clock::now() < until) {
     tick();
     bool busy = false;
-    for (const auto& j : status()["jobs"])
+    auto st = status();
+    for (const auto& j : st["jobs"])
       if (j["state"] == "pending" || j["state"] == "building") busy = true;
     if (!busy) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -18,6 +18,9 @@ struct Family {
   explicit Family(const std::string& extra_runbot = "",
                   const std::string& build = "steps = [{ name = \"test\", run = \"true\" }]");
 
+  // Stops every runner, step and instance the test left (via `clean`).
+  ~Family();
+
   std::string config(const std::string& extra_runbot, const std::string& build) const;
   Cmd tick(const std::vector<std::string>& extra = {}) const;
   nlohmann::json status() const { return status_json(state); }

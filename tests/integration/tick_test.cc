@@ -109,13 +109,14 @@ TEST(TickE2E, VanishedRemoteIsAWarningNotADeletion) {
   // Back again: no new job, the warning is gone.
   std::filesystem::rename(f.tmp / "web-moved", f.web->path());
   ASSERT_EQ(f.tick().status, 0);
-  for (const auto& r : f.status()["remotes"]) EXPECT_EQ(r["ok"], true);
+  auto after = f.status();
+  for (const auto& r : after["remotes"]) EXPECT_EQ(r["ok"], true);
   EXPECT_EQ(jobs_of(f.status(), "trunk-web-only").size(), 1u);
 }
 
 TEST(TickE2E, DryRunExplainsAndChangesNothing) {
   Family f;
-  ASSERT_EQ(f.tick().status, 0);
+  ASSERT_TRUE(f.settle());
   std::string before = f.status().dump();
   std::string old_rev = f.addons->head("trunk");
   std::string new_rev = f.addons->commit("trunk", "b.py", "b\n");
@@ -186,9 +187,12 @@ TEST(TickE2E, StartJobIdOnlyRaisesAndCleanKeepsTheSequence) {
   ASSERT_EQ(c.status, 0) << c.err;
   EXPECT_EQ(f.status()["jobs"].size(), 0u);
   EXPECT_FALSE(std::filesystem::exists(f.state / "jobs" / "50"));
-  ASSERT_EQ(f.tick().status, 0);
+  Cmd after = f.tick();
+  ASSERT_EQ(after.status, 0) << after.err;
+  EXPECT_NE(after.out.find("job 52 for trunk: new group"), std::string::npos) << after.out << after.err;
   std::set<int64_t> ids;
-  for (const auto& j : f.status()["jobs"]) ids.insert(j["id"].get<int64_t>());
+  auto restarted = f.status();
+  for (const auto& j : restarted["jobs"]) ids.insert(j["id"].get<int64_t>());
   EXPECT_EQ(ids, (std::set<int64_t>{52, 53}));
   ASSERT_EQ(f.tick({"--start-job-id", "100"}).status, 0);
   EXPECT_EQ(f.status()["next_job_id"], 100);
@@ -197,9 +201,13 @@ TEST(TickE2E, StartJobIdOnlyRaisesAndCleanKeepsTheSequence) {
 
 TEST(TickE2E, HostileBranchNamesAreOnlyData) {
   Family f;
-  std::vector<std::string> names = {"$(touch pwned)", "-rf", "x<img src=x onerror=alert(1)>",
-                                    "--upload-pack=touch pwned2", "fix-é-日本", "a;b'c\"d"};
-  for (const auto& n : names) f.addons->commit(n, "h.txt", n);
+  // git refuses spaces in ref names, hence ${IFS}; names starting with '-' need update-ref.
+  std::vector<std::string> names = {"$(touch${IFS}pwned)", "-rf", "x<img/src=x/onerror=alert(1)>",
+                                    "--upload-pack=touch${IFS}pwned2", "fix-é-日本", "a;b'c\"d"};
+  for (const auto& n : names) {
+    std::string rev = f.addons->commit("tmp", "h.txt", n);
+    f.addons->git({"update-ref", "refs/heads/" + n, rev});
+  }
   Cmd t = f.tick();
   ASSERT_EQ(t.status, 0) << t.err;
   auto st = f.status();

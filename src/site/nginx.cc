@@ -1,0 +1,198 @@
+// Applying the nginx config: private nginx start/reload/stop, include-mode reload_command.
+#include "site/nginx.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include "process.h"
+#include "util/atomic_file.h"
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kNginxTimeout = 60;
+
+// cron's PATH usually lacks /usr/sbin, where distributions put nginx.
+std::string nginx_binary() {
+  std::error_code ec;
+  if (const char* path = std::getenv("PATH")) {
+    std::string_view rest(path);
+    while (!rest.empty()) {
+      size_t colon = rest.find(':');
+      std::string_view dir = rest.substr(0, colon);
+      if (!dir.empty() && fs::exists(fs::path(dir) / "nginx", ec))
+        return (fs::path(dir) / "nginx").string();
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  for (const char* candidate :
+       {"/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"})
+    if (fs::exists(candidate, ec)) return candidate;
+  return "nginx";
+}
+
+std::vector<std::string> nginx_command(const Paths& paths, std::vector<std::string> extra) {
+  fs::path dir = paths.nginx();
+  std::vector<std::string> argv = {nginx_binary(),
+                                   "-p",
+                                   dir.string() + "/",
+                                   "-c",
+                                   (dir / "nginx.conf").string(),
+                                   "-e",
+                                   (dir / "error.log").string()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Runs nginx with `extra` arguments; a failure carries nginx's own message.
+Status run_nginx(const Paths& paths, const std::vector<std::string>& extra, const char* what) {
+  auto r = run_capture(nginx_command(paths, extra), RunOptions{{}, {}, kNginxTimeout, {}});
+  if (!r) return Error{fmt::format("cannot {} nginx: {}", what, r.error().message)};
+  if (r->exit_code != 0)
+    return Error{fmt::format("cannot {} nginx ({}): {}", what,
+                             r->timed_out ? "timed out" : fmt::format("exit {}", r->exit_code),
+                             trimmed(r->err + r->out))};
+  return {};
+}
+
+// A file put back to its previous content (or removed) when a change must be undone.
+struct Previous {
+  fs::path file;
+  std::optional<std::string> content;
+
+  static Previous of(const fs::path& file) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) return {file, std::nullopt};
+    auto r = read_file(file);
+    return {file, r ? std::optional(*r) : std::nullopt};
+  }
+  void restore() const {
+    std::error_code ec;
+    if (content)
+      (void)write_file_atomic(file, *content);
+    else
+      fs::remove(file, ec);
+  }
+};
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+Status apply_include(const Config& config, const std::string& conf_file, const Previous& previous,
+                     std::vector<std::string>& log) {
+  const std::string& cmd = config.runbot.reload_command;
+  log.push_back(fmt::format("wrote {}", conf_file));
+  if (cmd.empty()) return {};
+  auto r = run_capture({"/bin/sh", "-c", cmd}, RunOptions{{}, {}, kNginxTimeout, {}});
+  if (!r || r->exit_code != 0) {
+    previous.restore();
+    std::string why =
+        !r ? r.error().message
+           : fmt::format("{}: {}",
+                         r->timed_out ? "timed out" : fmt::format("exit {}", r->exit_code),
+                         trimmed(r->err + r->out));
+    return Error{
+        fmt::format("reload_command `{}` failed ({}); will retry at the next tick", cmd, why)};
+  }
+  log.push_back(fmt::format("ran reload_command `{}`", cmd));
+  return {};
+}
+
+}  // namespace
+
+pid_t private_nginx_pid(const Paths& paths) {
+  auto text = read_file(paths.nginx() / "nginx.pid");
+  if (!text) return 0;
+  char* end = nullptr;
+  long pid = std::strtol(text->c_str(), &end, 10);
+  if (pid <= 0 || end == text->c_str()) return 0;
+  if (!process_start_time(static_cast<pid_t>(pid))) return 0;
+  // A reused pid is not ours: the master's title names our nginx.conf.
+  auto cmdline = read_file(fs::path("/proc") / std::to_string(pid) / "cmdline");
+  if (!cmdline || cmdline->find((paths.nginx() / "nginx.conf").string()) == std::string::npos)
+    return 0;
+  return static_cast<pid_t>(pid);
+}
+
+Status apply_nginx(const Config& config, const Paths& paths, const std::string& conf,
+                   std::vector<std::string>& log) {
+  fs::path dir = paths.nginx();
+  bool private_mode = config.runbot.nginx == "private";
+  fs::path make = private_mode ? dir / "tmp" : dir;
+  std::error_code ec;
+  fs::create_directories(make, ec);
+  if (ec) return Error{fmt::format("cannot create {}: {}", make.string(), ec.message())};
+  fs::path conf_file = dir / "runbot.conf";
+  Previous previous = Previous::of(conf_file);
+  auto changed = write_file_if_changed(conf_file, conf);
+  if (!changed) return changed.error();
+
+  if (!private_mode)
+    return *changed ? apply_include(config, conf_file.string(), previous, log) : Status{};
+
+  auto main_conf = render_nginx_main_conf(config, paths);
+  if (!main_conf) return main_conf.error();
+  Previous previous_main = Previous::of(dir / "nginx.conf");
+  auto main_changed = write_file_if_changed(dir / "nginx.conf", *main_conf);
+  if (!main_changed) return main_changed.error();
+  auto undo = [&](Error e) {
+    previous.restore();
+    previous_main.restore();
+    return e;
+  };
+
+  pid_t pid = private_nginx_pid(paths);
+  if (pid == 0) {
+    if (auto st = run_nginx(paths, {"-t", "-q"}, "configure"); !st) return undo(st.error());
+    if (auto st = run_nginx(paths, {}, "start"); !st) return st.error();
+    if (!wait_until([&] { return private_nginx_pid(paths) != 0; }, 5s))
+      return Error{
+          fmt::format("nginx started but is not running; see {}", (dir / "error.log").string())};
+    log.push_back(fmt::format("started nginx (pid {}) on port {}", private_nginx_pid(paths),
+                              config.runbot.nginx_port));
+    return {};
+  }
+  if (!*changed && !*main_changed) return {};
+  if (auto st = run_nginx(paths, {"-t", "-q"}, "configure"); !st) return undo(st.error());
+  if (auto st = run_nginx(paths, {"-s", "reload"}, "reload"); !st) return undo(st.error());
+  log.push_back(fmt::format("reloaded nginx (pid {})", pid));
+  return {};
+}
+
+Status stop_private_nginx(const Paths& paths) {
+  pid_t pid = private_nginx_pid(paths);
+  if (pid == 0) return {};
+  auto start = process_start_time(pid);
+  ProcessId master{pid, start.value_or(0)};
+  auto gone = [&] { return !is_alive(master) && !group_alive(pid); };
+  std::error_code ec;
+  if (fs::exists(paths.nginx() / "nginx.conf", ec)) (void)run_nginx(paths, {"-s", "quit"}, "stop");
+  if (wait_until(gone, 5s)) return {};
+  if (!kill_group(master, 2s) || !wait_until(gone, 2s))
+    return Error{fmt::format("nginx (pid {}) did not stop", pid)};
+  return {};
+}
+
+}  // namespace runbot

@@ -1,0 +1,43 @@
+// nginx configuration (SPEC "Site (www/) and nginx"): nginx/runbot.conf with the site, one
+// server per live instance and a catch-all 404; in private mode also nginx/nginx.conf and the
+// nginx process itself. Only ids, ports and config values reach the config, never branch text.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config.h"
+#include "util/paths.h"
+#include "util/result.h"
+
+namespace runbot {
+
+// nginx/runbot.conf for the live instances `live` = (job id, port). Meant to be included in
+// nginx's http { } block. Fails when the template is missing or a path/domain cannot be
+// written safely into an nginx config.
+Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
+                                      const std::vector<std::pair<int64_t, int>>& live);
+
+// nginx/nginx.conf for private mode: pid, logs and temp paths under nginx/, includes
+// nginx/runbot.conf.
+Result<std::string> render_nginx_main_conf(const Config& config, const Paths& paths);
+
+// Writes nginx/runbot.conf when `conf` differs from it. Private mode: also nginx.conf; starts
+// nginx when it is not running (after `nginx -t`), reloads it when a file changed. Include
+// mode: runs reload_command (/bin/sh -c) when runbot.conf changed. A config nginx refuses is
+// an error carrying nginx's message, and the previous runbot.conf is put back so the next
+// tick tries again. What was done is appended to `log`.
+Status apply_nginx(const Config& config, const Paths& paths, const std::string& conf,
+                   std::vector<std::string>& log);
+
+// Stops the private nginx of this state dir (quit, then TERM/KILL of its process group) and
+// verifies it is gone. No nginx running is success.
+Status stop_private_nginx(const Paths& paths);
+
+// The pid of this state dir's private nginx master, or 0 when it is not running.
+pid_t private_nginx_pid(const Paths& paths);
+
+}  // namespace runbot

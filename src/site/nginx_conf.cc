@@ -1,0 +1,101 @@
+// Rendering of nginx/runbot.conf and nginx/nginx.conf from share/templates/.
+#include <fmt/format.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "site/names.h"
+#include "site/nginx.h"
+#include "site/template.h"
+
+namespace runbot {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Values go between double quotes in the templates; these characters would end the string,
+// escape it or start a variable there.
+Status check_conf_value(const std::string& what, const std::string& value) {
+  for (unsigned char c : value)
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '$')
+      return Error{
+          fmt::format("{} cannot be written into the nginx config: {:?} contains a "
+                      "quote, backslash, '$' or control character",
+                      what, value)};
+  return {};
+}
+
+Status check_domain(const std::string& domain) {
+  bool ok = !domain.empty();
+  for (char c : domain)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.');
+  if (!ok)
+    return Error{
+        fmt::format("runbot.domain {:?} is not a host name (letters, digits, '-', '.')", domain)};
+  return {};
+}
+
+// `.` is the only character of a safe artifact name that is special in a regex.
+std::string regex_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '.') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+Result<std::string> render(const std::string& name, const json& view) {
+  auto t = load_template(name);
+  if (!t) return t.error();
+  // Every value was checked above: no HTML escaping in an nginx config.
+  t->tmpl.set_custom_escape([](const std::string& s) { return s; });
+  return t->render(view);
+}
+
+}  // namespace
+
+Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
+                                      const std::vector<std::pair<int64_t, int>>& live) {
+  const RunbotConfig& rc = config.runbot;
+  if (auto st = check_domain(rc.domain); !st) return st.error();
+  std::string www = paths.www().string();
+  std::string jobs = paths.jobs().string();
+  if (auto st = check_conf_value("the state directory", paths.root.string()); !st)
+    return st.error();
+  json artifacts = json::array();
+  for (const std::string& a : config.build.artifacts)
+    if (is_safe_artifact(a)) artifacts.push_back({{"regex", regex_escape(a)}, {"path", a}});
+  json instances = json::array();
+  for (const auto& [id, port] : live)
+    if (id > 0 && port > 0 && port < 65536) instances.push_back({{"id", id}, {"upstream", port}});
+  json view = {{"port", rc.nginx_port}, {"domain", rc.domain},    {"www", www},
+               {"jobs", jobs},          {"artifacts", artifacts}, {"instances", instances}};
+  return render("nginx-runbot.conf.mustache", view);
+}
+
+Result<std::string> render_nginx_main_conf(const Config& /*config*/, const Paths& paths) {
+  std::string dir = paths.nginx().string();
+  if (auto st = check_conf_value("the state directory", paths.root.string()); !st)
+    return st.error();
+  json view = {{"dir", dir}, {"user", nullptr}, {"mime_types", nullptr}};
+  // As root, nginx would run its workers as "nobody", who cannot read a private state dir:
+  // keep them as the runbot's user, like every job the runbot runs.
+  if (geteuid() == 0) {
+    const passwd* pw = getpwuid(0);
+    const group* gr = pw ? getgrgid(pw->pw_gid) : nullptr;
+    if (pw && gr) view["user"] = {{"name", pw->pw_name}, {"group", gr->gr_name}};
+  }
+  std::error_code ec;
+  if (fs::is_regular_file("/etc/nginx/mime.types", ec))
+    view["mime_types"] = "/etc/nginx/mime.types";
+  return render("nginx-main.conf.mustache", view);
+}
+
+}  // namespace runbot

@@ -1,0 +1,149 @@
+#include "site/site.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "site/names.h"
+#include "site/template.h"
+#include "site/view.h"
+#include "util/atomic_file.h"
+#include "util/clock.h"
+
+namespace runbot {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Invalid UTF-8 (branch names are bytes) is replaced rather than refused.
+std::string dump_json(const json& j) {
+  return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+// The previous updated_at when the published document is the same apart from it, else `now`.
+std::string stable_updated_at(const fs::path& file, const json& doc, Time now) {
+  if (auto old_text = read_file(file)) {
+    json old = json::parse(*old_text, nullptr, false);
+    if (old.is_object() && old.contains("updated_at") && old["updated_at"].is_string()) {
+      std::string updated = old["updated_at"].get<std::string>();
+      old.erase("updated_at");
+      if (dump_json(old) == dump_json(doc)) return updated;
+    }
+  }
+  return iso8601(now);
+}
+
+// The newest job of the group with a build result, or "".
+std::string newest_finished_result(const json& group, const std::map<int64_t, const json*>& jobs) {
+  if (!group.contains("jobs") || !group["jobs"].is_array()) return "";
+  for (const json& id : group["jobs"]) {
+    if (!id.is_number_integer()) continue;
+    auto it = jobs.find(id.get<int64_t>());
+    if (it == jobs.end()) continue;
+    const json& result = (*it->second).contains("result") ? (*it->second)["result"] : json();
+    if (!result.is_string()) continue;
+    std::string r = result.get<std::string>();
+    if (r == "ok" || r == "warn" || r == "ko" || r == "killed") return r;
+  }
+  return "";
+}
+
+class SiteWriter {
+ public:
+  explicit SiteWriter(fs::path www) : www_(std::move(www)) {}
+
+  Status write(const std::string& rel, const std::string& content) {
+    auto wrote = write_file_if_changed(www_ / rel, content);
+    if (!wrote) return wrote.error();
+    if (*wrote) out.written.push_back(rel);
+    return {};
+  }
+
+  // Removes files of `dir` ending in `ext` whose stem is not in `keep`, and temp leftovers.
+  Status prune(const std::string& dir, const std::string& ext, const std::set<std::string>& keep) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(www_ / dir, ec)) {
+      std::string name = entry.path().filename().string();
+      bool temp = name.find(".tmp.") != std::string::npos;
+      bool ours = entry.path().extension() == ext && !keep.count(entry.path().stem().string());
+      if (!temp && !ours) continue;
+      if (!fs::remove(entry.path(), ec) || ec)
+        return Error{fmt::format("cannot remove {}: {}", entry.path().string(), ec.message())};
+      if (!temp) out.removed.push_back(dir + "/" + name);
+    }
+    if (ec) return Error{fmt::format("cannot list {}: {}", (www_ / dir).string(), ec.message())};
+    return {};
+  }
+
+  PublishResult out;
+
+ private:
+  fs::path www_;
+};
+
+}  // namespace
+
+Result<PublishResult> publish_site(const Config& config, const Paths& paths, const json& status,
+                                   Time now) {
+  if (!status.is_object()) return Error{"status document is not a JSON object"};
+  fs::path www = paths.www();
+  for (const fs::path& dir : {www, www / "job", www / "badge"}) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
+  }
+  auto index_tmpl = load_template("index.html.mustache");
+  if (!index_tmpl) return index_tmpl.error();
+  auto job_tmpl = load_template("job.html.mustache");
+  if (!job_tmpl) return job_tmpl.error();
+  auto css = read_file(share_dir() / "www" / "style.css");
+  if (!css) return Error{fmt::format("site stylesheet missing: {}", css.error().message)};
+
+  json doc = status;
+  doc.erase("updated_at");
+  if (!doc.contains("jobs") || !doc["jobs"].is_array()) doc["jobs"] = json::array();
+  if (!doc.contains("groups") || !doc["groups"].is_array()) doc["groups"] = json::array();
+  std::map<int64_t, const json*> jobs;
+  for (const json& j : doc["jobs"])
+    if (j.is_object() && j.contains("id") && j["id"].is_number_integer())
+      jobs[j["id"].get<int64_t>()] = &j;
+
+  std::map<std::string, std::string> badges;  // stem -> result
+  for (json& g : doc["groups"]) {
+    if (!g.is_object()) continue;
+    std::string name =
+        g.contains("name") && g["name"].is_string() ? g["name"].get<std::string>() : "";
+    std::string stem = badge_stem(name);
+    g["badge"] = fmt::format("badge/{}.svg", stem);
+    badges[stem] = newest_finished_result(g, jobs);
+  }
+  doc["updated_at"] = stable_updated_at(www / "status.json", doc, now);
+
+  SiteWriter site(www);
+  if (auto st = site.write("style.css", *css); !st) return st.error();
+  std::set<std::string> pages;
+  for (const auto& [id, job] : jobs) {
+    json view = job_view(config, paths, *job);
+    std::string page = std::to_string(id);
+    if (auto st = site.write("job/" + page + ".html", job_tmpl->render(view)); !st)
+      return st.error();
+    pages.insert(page);
+  }
+  std::set<std::string> stems;
+  for (const auto& [stem, result] : badges) {
+    if (auto st = site.write("badge/" + stem + ".svg", render_badge(result)); !st)
+      return st.error();
+    stems.insert(stem);
+  }
+  json index = index_view(config, paths, doc, now);
+  if (auto st = site.write("index.html", index_tmpl->render(index)); !st) return st.error();
+  if (auto st = site.write("status.json", dump_json(doc)); !st) return st.error();
+  if (auto st = site.prune("job", ".html", pages); !st) return st.error();
+  if (auto st = site.prune("badge", ".svg", stems); !st) return st.error();
+  return std::move(site.out);
+}
+
+}  // namespace runbot

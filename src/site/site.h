@@ -1,0 +1,30 @@
+// Publishes the static site into www/: index.html, job/<id>.html, status.json, badges and
+// style.css. A file is rewritten only when its content changed; files of jobs and groups that
+// left the document are removed.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "model.h"
+#include "util/paths.h"
+#include "util/result.h"
+
+namespace runbot {
+
+struct PublishResult {
+  std::vector<std::string> written;  // paths relative to www/, in the order written
+  std::vector<std::string> removed;  // stale job pages and badges, relative to www/
+};
+
+// Writes the site for `status` (status_document()'s JSON) into paths.www(). status.json gets
+// "updated_at" = `now` only when the rest of its content changed, and each group a "badge"
+// path. Ages on index.html are relative to `now`. An idle publish writes nothing.
+Result<PublishResult> publish_site(const Config& config, const Paths& paths,
+                                   const nlohmann::json& status, Time now);
+
+// The SVG badge "runbot | <result>" for a group's newest finished result ("" = none yet).
+std::string render_badge(const std::string& result);
+
+}  // namespace runbot

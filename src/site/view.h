@@ -1,0 +1,34 @@
+// status.json -> the data the HTML templates render. Every value is data for mustache's
+// escaping `{{x}}`; links are built only from ids and checked names (site/names.h).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "config.h"
+#include "model.h"
+#include "util/paths.h"
+
+namespace runbot {
+
+// "2026-11-24T12:00:00Z" -> seconds since the epoch; nullopt if it is not that shape.
+std::optional<Time> parse_iso8601(const std::string& text);
+
+// Coarse age for humans: "<1 min", "3 min", "2 h", "5 d".
+std::string age_text(Time seconds);
+// Build duration for humans: "42 s", "3 min 5 s", "1 h 20 min".
+std::string duration_text(Time seconds);
+
+// CSS class of a job cell: its result if known, else its state (building, pending).
+std::string job_class(const nlohmann::json& job);
+
+// The job page's data: every field of one status.json job, plus links (logs, artifacts,
+// Connect). Nothing in it depends on the clock, so an unchanged job keeps its page.
+nlohmann::json job_view(const Config& config, const Paths& paths, const nlohmann::json& job);
+
+// The index's data: groups in document order, each with its newest jobs as cells (with ages
+// relative to `now`), its warnings and badge. `status` is the document as published.
+nlohmann::json index_view(const Config& config, const Paths& paths, const nlohmann::json& status,
+                          Time now);
+
+}  // namespace runbot

@@ -1,0 +1,355 @@
+#include "site/site.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <regex>
+
+#include "site/names.h"
+#include "site/nginx.h"
+#include "site/view.h"
+#include "support/support.h"
+#include "util/clock.h"
+
+namespace runbot {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::read_text;
+using test::TempDir;
+
+const std::string kEvilGroup = "x<img src=x onerror=alert(1)>";
+constexpr Time kNow = 1795000000;  // 2026-11-19T...
+
+json make_job(int64_t id, const std::string& group, const std::string& state, json result,
+              Time created) {
+  json steps = json::array();
+  if (state != "pending")
+    steps.push_back({{"name", "install"},
+                     {"exit", 0},
+                     {"seconds", 1.5},
+                     {"errors", 0},
+                     {"warnings", 0},
+                     {"timed_out", false},
+                     {"log", "jobs/" + std::to_string(id) + "/logs/install.log"}});
+  bool finished = !result.is_null();
+  return {{"id", id},
+          {"group", group},
+          {"state", state},
+          {"result", result},
+          {"manual", false},
+          {"pinned", false},
+          {"reason", "new branch"},
+          {"note", ""},
+          {"revisions",
+           {{"server",
+             {{"rev", "0123456789abcdef"},
+              {"branch", group},
+              {"remote", "/srv/server.git"},
+              {"fallback", false}}}}},
+          {"created_at", iso8601(created)},
+          {"started_at", state == "pending" ? json(nullptr) : json(iso8601(created + 10))},
+          {"finished_at", finished ? json(iso8601(created + 75)) : json(nullptr)},
+          {"steps", steps},
+          {"coverage", nullptr},
+          {"port", nullptr},
+          {"url", nullptr}};
+}
+
+// trunk: 5 (running ok), 4 (ko), 3 (building); evil group: 2 (warn), 1 (pending).
+json make_status() {
+  json running = make_job(5, "trunk", "running", "ok", kNow - 180);
+  running["port"] = 8101;
+  running["url"] = "http://5.runbot.localhost:8080/";
+  running["coverage"] = 81.5;
+  json evil = make_job(2, kEvilGroup, "done", "warn", kNow - 7200);
+  evil["reason"] = "<script>alert('reason')</script>";
+  evil["note"] = "<script>alert('note')</script>";
+  evil["revisions"]["server"]["branch"] = kEvilGroup;
+  return {{"version", 1},
+          {"next_job_id", 6},
+          {"groups",
+           {{{"name", "trunk"},
+             {"base", "trunk"},
+             {"is_base", true},
+             {"deleted", false},
+             {"warnings", json::array()},
+             {"jobs", {5, 4, 3}}},
+            {{"name", kEvilGroup},
+             {"base", "trunk"},
+             {"is_base", false},
+             {"deleted", true},
+             {"warnings", {"addons: no branch <b>x</b>, using trunk"}},
+             {"jobs", {2, 1}}}}},
+          {"jobs",
+           {running, make_job(4, "trunk", "done", "ko", kNow - 3600),
+            make_job(3, "trunk", "building", nullptr, kNow - 60), evil,
+            make_job(1, kEvilGroup, "done", "skipped", kNow - 9000)}},
+          {"remotes", json::array()}};
+}
+
+class SiteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("RUNBOT_SHARE", RUNBOT_TEST_SHARE, 1);
+    paths.root = dir.path();
+    config.build.artifacts = {"coverage-html"};
+  }
+  PublishResult publish(const json& status, Time now = kNow) {
+    auto r = publish_site(config, paths, status, now);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : PublishResult{};
+  }
+  std::string www(const std::string& rel) { return read_text(paths.www() / rel); }
+  json published() { return json::parse(www("status.json")); }
+
+  TempDir dir;
+  Paths paths;
+  Config config;
+};
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(SiteTest, EscapesBranchReasonNoteAndWarnings) {
+  publish(make_status());
+  for (const std::string& page : {www("index.html"), www("job/2.html"), www("job/1.html")}) {
+    EXPECT_EQ(page.find("<img src=x"), std::string::npos);
+    EXPECT_EQ(page.find("<script"), std::string::npos);
+    EXPECT_EQ(page.find("<b>x</b>"), std::string::npos);
+    EXPECT_NE(page.find("x&lt;img src=x onerror=alert(1)&gt;"), std::string::npos) << page;
+  }
+  EXPECT_NE(www("job/2.html").find("&lt;script&gt;alert(&apos;note&apos;)&lt;/script&gt;"),
+            std::string::npos);
+  EXPECT_NE(www("index.html").find("title=\"&lt;script&gt;alert(&apos;reason&apos;)"),
+            std::string::npos);
+  EXPECT_NE(www("index.html").find("addons: no branch &lt;b&gt;x&lt;/b&gt;"), std::string::npos);
+  // Branch names never become file names.
+  for (const auto& entry : fs::recursive_directory_iterator(paths.www()))
+    EXPECT_TRUE(std::regex_match(entry.path().filename().string(), std::regex("[a-z0-9_.-]+")))
+        << entry.path();
+  EXPECT_EQ(published()["groups"][1]["badge"], "badge/" + badge_stem(kEvilGroup) + ".svg");
+}
+
+TEST_F(SiteTest, CellsAreColouredByResultThenState) {
+  publish(make_status());
+  std::string index = www("index.html");
+  for (const char* cls : {"job ok", "job ko", "job building", "job warn", "job skipped"})
+    EXPECT_EQ(count(index, std::string("class=\"") + cls + "\""), 1u) << cls;
+  EXPECT_NE(www("job/4.html").find("title ko"), std::string::npos);
+  EXPECT_NE(index.find("3 min ago"), std::string::npos);  // job 5, created 180 s ago
+  EXPECT_NE(index.find("2 h ago"), std::string::npos);    // job 2
+  EXPECT_NE(index.find("1 min 5 s"), std::string::npos);  // finished - started
+  EXPECT_NE(index.find("cov 81.5%"), std::string::npos);
+  EXPECT_NE(index.find("<span class=\"tag deleted\">deleted</span>"), std::string::npos);
+  EXPECT_NE(index.find("name=\"viewport\""), std::string::npos);
+  EXPECT_NE(index.find("href=\"status.json\""), std::string::npos);
+  // Groups keep the document's order.
+  EXPECT_LT(index.find(">trunk<"), index.find("x&lt;img"));
+}
+
+TEST_F(SiteTest, ConnectOnlyForRunningJobs) {
+  json status = make_status();
+  status["jobs"][1]["url"] = "http://4.runbot.localhost:8080/";  // done: never linked
+  publish(status);
+  std::string index = www("index.html");
+  EXPECT_EQ(count(index, "class=\"connect\""), 1u);
+  EXPECT_NE(index.find("href=\"http://5.runbot.localhost:8080/\">Connect"), std::string::npos);
+  EXPECT_EQ(index.find("4.runbot.localhost"), std::string::npos);
+  EXPECT_NE(www("job/5.html").find("Connect"), std::string::npos);
+  EXPECT_EQ(www("job/4.html").find("Connect"), std::string::npos);
+}
+
+TEST_F(SiteTest, LinksLogsAndExistingArtifactsOnly) {
+  json status = make_status();
+  status["jobs"][1]["steps"][0]["log"] = "jobs/4/../../runbot.toml";
+  fs::create_directories(paths.job(5) / "src" / "coverage-html");
+  config.projects.resize(2);
+  config.projects[0].name = "web";
+  config.projects[1].name = "server";
+  status["jobs"][0]["revisions"]["web"] = {
+      {"rev", "fedcba"}, {"branch", "trunk"}, {"remote", "/srv/web.git"}, {"fallback", true}};
+  publish(status);
+  std::string index = www("index.html");
+  EXPECT_NE(index.find("href=\"/jobs/5/logs/install.log\""), std::string::npos);
+  EXPECT_EQ(index.find("runbot.toml"), std::string::npos);
+  EXPECT_NE(index.find("href=\"/jobs/5/src/coverage-html/\""), std::string::npos);
+  EXPECT_EQ(index.find("/jobs/2/src/"), std::string::npos);
+  std::string page = www("job/5.html");
+  EXPECT_NE(page.find("href=\"/jobs/5/logs/install.log\""), std::string::npos);
+  EXPECT_NE(page.find("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(page.find("/srv/server.git"), std::string::npos);
+  EXPECT_LT(page.find("<td>web</td>"), page.find("<td>server</td>"));  // build order
+}
+
+TEST_F(SiteTest, IdlePublishWritesNothing) {
+  auto first = publish(make_status());
+  EXPECT_TRUE(contains(first.written, "index.html"));
+  EXPECT_TRUE(contains(first.written, "status.json"));
+  EXPECT_TRUE(contains(first.written, "style.css"));
+  EXPECT_TRUE(contains(first.written, "job/1.html"));
+  EXPECT_EQ(published()["updated_at"], iso8601(kNow));
+  auto mtime = fs::last_write_time(paths.www() / "status.json");
+
+  EXPECT_TRUE(publish(make_status()).written.empty());
+  // Later, with the same content: status.json keeps its updated_at and is not rewritten.
+  auto later = publish(make_status(), kNow + 20);
+  EXPECT_FALSE(contains(later.written, "status.json"));
+  EXPECT_EQ(published()["updated_at"], iso8601(kNow));
+  EXPECT_EQ(fs::last_write_time(paths.www() / "status.json"), mtime);
+}
+
+TEST_F(SiteTest, ChangedJobRewritesOnlyWhatShowsIt) {
+  publish(make_status());
+  std::string trunk_badge = "badge/" + badge_stem("trunk") + ".svg";
+  EXPECT_NE(www(trunk_badge).find(">ok<"), std::string::npos);
+  std::string job4 = www("job/4.html");
+
+  json status = make_status();
+  status["jobs"][2]["state"] = "done";  // job 3 finishes ko; job 5 (ok) is still the newest
+  status["jobs"][2]["result"] = "ko";
+  status["jobs"][2]["finished_at"] = iso8601(kNow);
+  auto r = publish(status, kNow + 30);
+  std::sort(r.written.begin(), r.written.end());
+  EXPECT_EQ(r.written, (std::vector<std::string>{"index.html", "job/3.html", "status.json"}));
+  EXPECT_EQ(published()["updated_at"], iso8601(kNow + 30));
+  EXPECT_NE(www("job/3.html").find("title ko"), std::string::npos);
+
+  status["jobs"][0]["state"] = "done";  // job 5 killed: the group's badge turns grey
+  status["jobs"][0]["result"] = "killed";
+  status["jobs"][0]["port"] = nullptr;
+  status["jobs"][0]["url"] = nullptr;
+  r = publish(status, kNow + 60);
+  std::sort(r.written.begin(), r.written.end());
+  EXPECT_EQ(r.written,
+            (std::vector<std::string>{trunk_badge, "index.html", "job/5.html", "status.json"}));
+  EXPECT_NE(www(trunk_badge).find(">killed<"), std::string::npos);
+  EXPECT_EQ(www("job/4.html"), job4);
+  EXPECT_EQ(published()["updated_at"], iso8601(kNow + 60));
+}
+
+TEST_F(SiteTest, RemovesPagesAndBadgesThatLeftTheDocument) {
+  publish(make_status());
+  std::string evil_badge = "badge/" + badge_stem(kEvilGroup) + ".svg";
+  ASSERT_TRUE(fs::exists(paths.www() / evil_badge));
+  json status = make_status();
+  status["groups"].erase(1);
+  status["jobs"].erase(4);
+  status["jobs"].erase(3);
+  auto r = publish(status);
+  EXPECT_FALSE(fs::exists(paths.www() / "job/1.html"));
+  EXPECT_FALSE(fs::exists(paths.www() / "job/2.html"));
+  EXPECT_FALSE(fs::exists(paths.www() / evil_badge));
+  EXPECT_TRUE(fs::exists(paths.www() / "job/3.html"));
+  EXPECT_TRUE(contains(r.removed, "job/1.html"));
+  EXPECT_TRUE(contains(r.removed, evil_badge));
+}
+
+TEST_F(SiteTest, BadDocumentIsAnErrorNotACrash) {
+  EXPECT_FALSE(publish_site(config, paths, json::array(), kNow));
+  json odd = {{"groups", {{{"name", 3}, {"jobs", {"x", nullptr, 99}}}}},
+              {"jobs", {{{"id", "no"}}, {{"id", 7}, {"steps", 1}, {"revisions", {1, 2}}}}}};
+  auto r = publish_site(config, paths, odd, kNow);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(fs::exists(paths.www() / "job/7.html"));
+}
+
+TEST_F(SiteTest, MissingTemplateIsAnError) {
+  TempDir share;
+  setenv("RUNBOT_SHARE", share.path().c_str(), 1);
+  auto r = publish_site(config, paths, make_status(), kNow);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("index.html.mustache"), std::string::npos);
+}
+
+TEST(SiteText, AgesDurationsAndTimes) {
+  EXPECT_EQ(age_text(5), "<1 min");
+  EXPECT_EQ(age_text(180), "3 min");
+  EXPECT_EQ(age_text(7300), "2 h");
+  EXPECT_EQ(age_text(5 * 86400), "5 d");
+  EXPECT_EQ(duration_text(42), "42 s");
+  EXPECT_EQ(duration_text(185), "3 min 5 s");
+  EXPECT_EQ(duration_text(4800), "1 h 20 min");
+  EXPECT_EQ(parse_iso8601(iso8601(kNow)), kNow);
+  EXPECT_FALSE(parse_iso8601("2026-11-24 12:00:00"));
+  EXPECT_FALSE(parse_iso8601(""));
+}
+
+TEST(SiteNames, BadgeStemsAndLinks) {
+  EXPECT_EQ(badge_stem("trunk"), "7472756e6b");
+  EXPECT_NE(badge_stem(std::string(200, 'a')), badge_stem(std::string(201, 'a')));
+  EXPECT_TRUE(std::regex_match(badge_stem(std::string(200, '/')), std::regex("h[0-9a-f]{16}")));
+  EXPECT_EQ(log_href("jobs/230/logs/install.log"), "/jobs/230/logs/install.log");
+  EXPECT_FALSE(log_href("jobs/230/logs/../x"));
+  EXPECT_FALSE(log_href("jobs/x/logs/a.log"));
+  EXPECT_FALSE(log_href("/etc/passwd"));
+  EXPECT_TRUE(is_safe_artifact("coverage-html"));
+  EXPECT_TRUE(is_safe_artifact("build/coverage"));
+  EXPECT_FALSE(is_safe_artifact("../x"));
+  EXPECT_FALSE(is_safe_artifact("a//b"));
+  EXPECT_FALSE(is_safe_artifact("a b"));
+  EXPECT_FALSE(is_plain_http_url("javascript:alert(1)"));
+}
+
+TEST(SiteBadge, ColouredByResult) {
+  EXPECT_NE(render_badge("ok").find("#2e9e44"), std::string::npos);
+  EXPECT_NE(render_badge("warn").find("#e8830c"), std::string::npos);
+  EXPECT_NE(render_badge("ko").find("#d73a3a"), std::string::npos);
+  EXPECT_NE(render_badge("ko").find(">runbot<"), std::string::npos);
+  EXPECT_NE(render_badge("").find(">unknown<"), std::string::npos);
+  EXPECT_NE(render_badge("<x>").find(">unknown<"), std::string::npos);
+}
+
+class SiteNginxTest : public SiteTest {};
+
+TEST_F(SiteNginxTest, OneServerPerLiveInstance) {
+  auto conf = render_nginx_conf(config, paths, {{7, 8101}, {230, 8102}});
+  ASSERT_TRUE(conf) << conf.error().message;
+  EXPECT_EQ(count(*conf, "server {"), 4u);  // site, 2 instances, catch-all
+  EXPECT_NE(conf->find("server_name \"7.runbot.localhost\";"), std::string::npos);
+  EXPECT_NE(conf->find("proxy_pass http://127.0.0.1:8101;"), std::string::npos);
+  EXPECT_NE(conf->find("server_name \"230.runbot.localhost\";"), std::string::npos);
+  EXPECT_NE(conf->find("proxy_pass http://127.0.0.1:8102;"), std::string::npos);
+  EXPECT_NE(conf->find("listen 8080 default_server;"), std::string::npos);
+  EXPECT_NE(conf->find("root \"" + paths.www().string() + "\";"), std::string::npos);
+  EXPECT_NE(conf->find("/src/coverage-html/"), std::string::npos);
+  EXPECT_EQ(conf->find("&quot;"), std::string::npos);  // no HTML escaping in a config
+  EXPECT_EQ(conf->find("trunk"), std::string::npos);
+
+  auto none = render_nginx_conf(config, paths, {});
+  ASSERT_TRUE(none);
+  EXPECT_EQ(count(*none, "server {"), 2u);
+  EXPECT_EQ(none->find("proxy_pass"), std::string::npos);
+}
+
+TEST_F(SiteNginxTest, RefusesValuesThatWouldBreakTheConfig) {
+  config.runbot.domain = "x; include /etc/passwd";
+  EXPECT_FALSE(render_nginx_conf(config, paths, {}));
+  config.runbot.domain = "runbot.localhost";
+  paths.root = "/tmp/a\"b$c";
+  auto r = render_nginx_conf(config, paths, {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("state directory"), std::string::npos);
+  EXPECT_FALSE(render_nginx_main_conf(config, paths));
+}
+
+TEST_F(SiteNginxTest, MainConfKeepsEverythingUnderNginxDir) {
+  auto conf = render_nginx_main_conf(config, paths);
+  ASSERT_TRUE(conf) << conf.error().message;
+  std::string dir = paths.nginx().string();
+  EXPECT_NE(conf->find("pid \"" + dir + "/nginx.pid\";"), std::string::npos);
+  EXPECT_NE(conf->find("include \"" + dir + "/runbot.conf\";"), std::string::npos);
+  EXPECT_NE(conf->find("proxy_temp_path \"" + dir + "/tmp/proxy\";"), std::string::npos);
+  EXPECT_NE(conf->find("daemon on;"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace runbot
