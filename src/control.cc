@@ -5,6 +5,7 @@
 #include "job/job_file.h"
 #include "process.h"
 #include "retention.h"
+#include "site/nginx.h"
 #include "state.h"
 #include "util/clock.h"
 
@@ -93,6 +94,10 @@ int cmd_clean(const Paths& paths) {
   for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running}))
     if (!stop_job_processes(paths, j.id)) ++survivors;
   st.db->delete_all_jobs();
+  if (auto stopped = stop_private_nginx(paths); !stopped) {
+    fmt::print(stderr, "openerp-runbot: {}\n", stopped.error().message);
+    ++survivors;
+  }
   for (const auto& dir : {paths.jobs(), paths.www(), paths.nginx()}) {
     std::error_code ec;
     fs::remove_all(dir, ec);
@@ -101,7 +106,7 @@ int cmd_clean(const Paths& paths) {
   fmt::print("cleaned {}: jobs forgotten, next job id {}\n", paths.root.string(),
              st.db->next_job_id());
   if (survivors) {
-    fmt::print(stderr, "openerp-runbot: {} jobs had processes that survived SIGKILL\n", survivors);
+    fmt::print(stderr, "openerp-runbot: {} jobs (or the private nginx) did not stop\n", survivors);
     return 1;
   }
   return 0;

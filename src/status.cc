@@ -93,8 +93,9 @@ json status_document(const Config& config, const Paths& paths, Db& db) {
     job_list.push_back(job_json(config, paths, *it));
   json remotes = json::array();
   for (const RemoteStatus& r : db.remote_statuses())
+    // No fetch time here: it changes every tick, and an idle tick must rewrite nothing.
     remotes.push_back({{"project", r.project}, {"remote", r.remote}, {"ok", r.ok},
-                       {"message", r.message}, {"checked_at", time_json(r.checked_at)}});
+                       {"message", r.message}});
   return {{"version", 1},
           {"next_job_id", db.next_job_id()},
           {"groups", groups},

@@ -7,6 +7,7 @@
 #include "instances.h"
 #include "launch.h"
 #include "plan.h"
+#include "publish.h"
 #include "reap.h"
 #include "retention.h"
 #include "record.h"
@@ -104,7 +105,11 @@ int tick(const Paths& paths, const TickOptions& options) {
   for (const auto& e : limited.errors) fmt::print(stderr, "error: {}\n", e);
 
   collect_garbage(st.config, paths, *st.db);
-  return 0;
+
+  PublishOutcome published = publish(st.config, paths, *st.db, t);
+  for (const auto& n : published.nginx) fmt::print("nginx: {}\n", n);
+  for (const auto& e : published.errors) fmt::print(stderr, "error: {}\n", e);
+  return published.errors.empty() && launched.errors.empty() ? 0 : 1;
 }
 
 }  // namespace runbot

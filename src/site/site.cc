@@ -101,6 +101,8 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
   if (!job_tmpl) return job_tmpl.error();
   auto css = read_file(share_dir() / "www" / "style.css");
   if (!css) return Error{fmt::format("site stylesheet missing: {}", css.error().message)};
+  auto script = read_file(share_dir() / "www" / "age.js");
+  if (!script) return Error{fmt::format("site script missing: {}", script.error().message)};
 
   json doc = status;
   doc.erase("updated_at");
@@ -124,6 +126,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
 
   SiteWriter site(www);
   if (auto st = site.write("style.css", *css); !st) return st.error();
+  if (auto st = site.write("age.js", *script); !st) return st.error();
   std::set<std::string> pages;
   for (const auto& [id, job] : jobs) {
     json view = job_view(config, paths, *job);
@@ -138,7 +141,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
       return st.error();
     stems.insert(stem);
   }
-  json index = index_view(config, paths, doc, now);
+  json index = index_view(config, paths, doc);
   if (auto st = site.write("index.html", index_tmpl->render(index)); !st) return st.error();
   if (auto st = site.write("status.json", dump_json(doc)); !st) return st.error();
   if (auto st = site.prune("job", ".html", pages); !st) return st.error();

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "site/names.h"
+#include "util/clock.h"
 
 namespace runbot {
 
@@ -118,11 +119,9 @@ std::optional<Time> parse_iso8601(const std::string& s) {
   return static_cast<Time>(timegm(&tm));
 }
 
-std::string age_text(Time seconds) {
-  if (seconds < 60) return "<1 min";
-  if (seconds < 3600) return fmt::format("{} min", seconds / 60);
-  if (seconds < 2 * 86400) return fmt::format("{} h", seconds / 3600);
-  return fmt::format("{} d", seconds / 86400);
+std::string short_time(Time t) {
+  std::string iso = iso8601(t);  // 2026-11-24T12:00:00Z -> 2026-11-24 12:00 UTC
+  return iso.size() >= 16 ? iso.substr(0, 10) + " " + iso.substr(11, 5) + " UTC" : iso;
 }
 
 std::string duration_text(Time seconds) {
@@ -177,7 +176,7 @@ json job_view(const Config& config, const Paths& paths, const json& job) {
           {"connect", connect ? json(url) : json(nullptr)}};
 }
 
-json index_view(const Config& config, const Paths& paths, const json& status, Time now) {
+json index_view(const Config& config, const Paths& paths, const json& status) {
   std::map<int64_t, const json*> jobs;
   if (const json& list = field(status, "jobs"); list.is_array())
     for (const json& j : list)
@@ -195,11 +194,12 @@ json index_view(const Config& config, const Paths& paths, const json& status, Ti
       if (++total > shown) continue;
       const json& job = *it->second;
       json cell = job_view(config, paths, job);
+      // Ages are shown by the page's script from the absolute time, so the HTML stays the
+      // same while nothing changes (an idle tick rewrites nothing).
       auto created = time_field(job, "created_at");
-      auto started = time_field(job, "started_at");
-      cell["age"] = created ? json(age_text(now - *created)) : json(nullptr);
-      if (text(job, "state") == "building" && started)
-        cell["duration"] = duration_text(now - *started);
+      cell["age"] = created ? json(short_time(*created)) : json(nullptr);
+      if (text(job, "state") == "building")
+        cell["building_since"] = opt_text(job, "started_at");
       cells.push_back(std::move(cell));
     }
     std::string name = text(g, "name");

@@ -14,8 +14,9 @@ namespace runbot {
 // "2026-11-24T12:00:00Z" -> seconds since the epoch; nullopt if it is not that shape.
 std::optional<Time> parse_iso8601(const std::string& text);
 
-// Coarse age for humans: "<1 min", "3 min", "2 h", "5 d".
-std::string age_text(Time seconds);
+// "2026-11-24 12:00 UTC": absolute, so pages do not change with the clock (age.js turns it
+// into "3 min ago" in the browser).
+std::string short_time(Time t);
 // Build duration for humans: "42 s", "3 min 5 s", "1 h 20 min".
 std::string duration_text(Time seconds);
 
@@ -26,9 +27,8 @@ std::string job_class(const nlohmann::json& job);
 // Connect). Nothing in it depends on the clock, so an unchanged job keeps its page.
 nlohmann::json job_view(const Config& config, const Paths& paths, const nlohmann::json& job);
 
-// The index's data: groups in document order, each with its newest jobs as cells (with ages
-// relative to `now`), its warnings and badge. `status` is the document as published.
-nlohmann::json index_view(const Config& config, const Paths& paths, const nlohmann::json& status,
-                          Time now);
+// The index's data: groups in document order, each with its newest jobs as cells, its
+// warnings and badge. `status` is the document as published. Clock-independent.
+nlohmann::json index_view(const Config& config, const Paths& paths, const nlohmann::json& status);
 
 }  // namespace runbot

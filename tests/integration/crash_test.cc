@@ -63,6 +63,8 @@ TEST(CrashSafety, KillNineAtEveryFailpointWhileCommitsArrive) {
       "tick.after-reap",      "launch.after-job-json", "launch.after-spawn",  "tick.after-launch"};
   int round = 0;
   for (const auto& point : points) {
+    // Free the workers so this tick surely creates, records and launches a job.
+    ASSERT_TRUE(f.settle(30)) << point;
     f.addons->commit("trunk", "crash.txt", std::to_string(round++));
     f.server->commit("trunk-crash-" + std::to_string(round), "c.txt", "x");
     Cmd t = runbot(f.state, {"tick"}, {{"RUNBOT_FAILPOINT", point}});
@@ -77,7 +79,7 @@ TEST(CrashSafety, KillNineAtEveryFailpointWhileCommitsArrive) {
 }
 
 TEST(CrashSafety, RunnerKilledMidStepEndsKoWithoutOrphans) {
-  Family f("", "steps = [{ name = \"test\", run = \"sleep 300 & sleep 300\" }]");
+  Family f("workers = 1", "steps = [{ name = \"test\", run = \"sleep 300 & sleep 300\" }]");
   ASSERT_EQ(f.tick().status, 0);
   fs::path dir = f.state / "jobs" / "1";
   // Wait for the step to be running.
@@ -98,15 +100,16 @@ TEST(CrashSafety, RunnerKilledMidStepEndsKoWithoutOrphans) {
   EXPECT_EQ(j["result"], "ko");
   EXPECT_EQ(j["note"], "runner died");
   EXPECT_FALSE(group_alive(step->process.pid));
-  ASSERT_TRUE(f.settle(30));
+  // The next job (6.0) runs the same endless step: stop it, then nothing may be left.
+  ASSERT_EQ(runbot(f.state, {"kill", "2"}).status, 0);
   EXPECT_TRUE(processes_under(f.state).empty());
 }
 
 TEST(CrashSafety, CorruptMarkersAreReportedAndTheTickCarriesOn) {
-  Family f("workers = 1", "steps = [{ name = \"test\", run = \"sleep 1\" }]");
+  Family f("workers = 1", "steps = [{ name = \"test\", run = \"sleep 300\" }]");
   ASSERT_EQ(f.tick().status, 0);
   fs::path dir = f.state / "jobs" / "1";
-  for (int i = 0; i < 100 && !fs::exists(dir / marker::kRunner); ++i)
+  for (int i = 0; i < 100 && !fs::exists(dir / marker::kStepProcess); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::string runner = read_text(dir / marker::kRunner);
   // Every truncation of runner.json: each tick exits 0 and says which file is bad.
@@ -117,12 +120,13 @@ TEST(CrashSafety, CorruptMarkersAreReportedAndTheTickCarriesOn) {
     EXPECT_NE(t.err.find("runner.json"), std::string::npos) << n << ": " << t.err;
   }
   write_text(dir / marker::kRunner, runner);
-  // A garbage result.json once the runner is gone: ko with the reason, never stuck.
-  for (int i = 0; i < 100; ++i) {
-    auto m = read_process_marker(dir / marker::kRunner);
-    if (m && *m && !is_alive((**m).process)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  EXPECT_EQ(jobs_of(f.status(), "trunk").at(0)["state"], "building");
+  // The runner dies and leaves a garbage result.json: ko with the reason, never stuck.
+  auto m = read_process_marker(dir / marker::kRunner);
+  ASSERT_TRUE(m && *m);
+  ::kill((**m).process.pid, SIGKILL);
+  for (int i = 0; i < 100 && is_alive((**m).process); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   write_text(dir / marker::kResult, "{\"version\": 1, \"result\": \"o");
   Cmd t = f.tick();
   EXPECT_EQ(t.status, 0);
@@ -130,8 +134,11 @@ TEST(CrashSafety, CorruptMarkersAreReportedAndTheTickCarriesOn) {
   auto j = jobs_of(f.status(), "trunk").at(0);
   EXPECT_EQ(j["result"], "ko");
   EXPECT_EQ(j["note"], "runner died (result.json unreadable)");
-  // job.json of a pending job destroyed before launch: launch rewrites it.
-  ASSERT_TRUE(f.settle(30));
+  // The step the dead runner left behind was killed by the tick.
+  auto step = read_process_marker(dir / marker::kStepProcess);
+  ASSERT_TRUE(step && *step);
+  EXPECT_FALSE(group_alive((**step).process.pid));
+  ASSERT_EQ(runbot(f.state, {"kill", "2"}).status, 0);
   expect_consistent(f);
 }
 

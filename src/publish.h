@@ -1,0 +1,21 @@
+// Publish: status document -> static site under www/ and the nginx config (reloaded only
+// when it changed). Only reads the DB.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "db.h"
+#include "util/paths.h"
+
+namespace runbot {
+
+struct PublishOutcome {
+  std::vector<std::string> written;  // site files rewritten, relative to www/
+  std::vector<std::string> nginx;    // what was done to nginx ("reloaded", "started", ...)
+  std::vector<std::string> errors;   // one line each; publishing never aborts the tick
+};
+
+PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time now);
+
+}  // namespace runbot
