@@ -348,8 +348,8 @@ void read_build(Checker& c, const toml::table& t, BuildConfig& b) {
 void read_database(Checker& c, const toml::table& t, DatabaseConfig& d) {
   const std::string w = "[database]";
   c.known_keys(t,
-               {"kind", "host", "port", "user", "password", "dsn", "template", "dump",
-                "admin_db", "timeout"},
+               {"kind", "host", "port", "user", "password", "dsn", "template", "dump", "admin_db",
+                "timeout"},
                w);
   if (const auto* v = c.get<std::string>(t, "kind", w, "a string")) {
     if (v->get() == "sqlite" || v->get() == "postgresql") {
@@ -380,8 +380,8 @@ void read_database(Checker& c, const toml::table& t, DatabaseConfig& d) {
   c.read(t, "timeout", w, 1, kIntMax, d.timeout);
 
   if (d.kind == "sqlite") {
-    for (std::string_view key : {"host", "port", "user", "password", "dsn", "template", "dump",
-                                 "admin_db"}) {
+    for (std::string_view key :
+         {"host", "port", "user", "password", "dsn", "template", "dump", "admin_db"}) {
       if (const toml::node* n = t.get(key))
         c.error(*n, fmt::format("{} {} is only used with kind = \"postgresql\"", w, key));
     }
@@ -492,61 +492,6 @@ Result<Config> load_config(const std::filesystem::path& file) {
   return parse_config(text.str(), file.filename().string());
 }
 
-std::string default_config_text() {
-  return R"toml(# openerp-runbot configuration. Every key is optional: the values shown are the defaults.
-# A bad file is refused with "runbot.toml:LINE:COL: message" before anything changes.
 
-[runbot]
-number = 16                 # max live instances               (CLI --number overrides)
-workers = 2                 # max builds at once                (CLI --workers overrides)
-start_job_id = 1            # first job id; only ever raises the persisted sequence (CLI --start-job-id)
-domain = "runbot.localhost" # site at http://<domain>:<nginx_port>/, instances at http://<id>.<domain>:<nginx_port>/
-nginx_port = 8080           # the port nginx listens on
-nginx = "private"           # "private": the runbot starts/reloads its own nginx (nginx -p nginx/ ...)
-                            # "include": it only writes nginx/runbot.conf and runs reload_command when it changed
-reload_command = "nginx -s reload"
-port_range = "8100-8899"    # ports for live instances; a port is used only if free in the DB and bindable
-max_age_days = 30           # branches whose head commit is older are ignored (base branches never are); 0 = no limit
-quiet_seconds = 0           # build a group only when none of its revisions changed for this long
-keep_per_group = 5          # jobs kept per group; older job folders are garbage-collected
-build_timeout = 1800        # seconds for all steps of a job; a step may set its own `timeout`
-
-# One [[project]] per repository, in build order. Branches sharing a name across projects
-# form a group. Nothing is built until at least one project is configured, e.g.:
-#
-# [[project]]
-# name = "server"             # [a-z0-9_-]+ ; also the folder name under the job's src/
-# vcs = "git"                 # git | hg | bzr
-# remotes = ["/srv/server.git", "https://example.org/team/server.git"]  # first = main; later = forks/teams
-# base_branches = ["trunk", "6.0"]  # stable lines: always built, never too old, fallbacks for features
-# required = true             # a group is only built when this project resolves
-#
-# [[project]]
-# name = "addons"
-# remotes = ["/srv/addons.git"]
-# base_branches = ["trunk", "6.0"]
-#
-# [[project]]
-# name = "web"
-# remotes = ["/srv/web.git"]
-# base_branches = ["trunk", "6.0"]
-# required = false
-
-[build]
-# Steps run in order with /bin/sh -c in the job's src/, each logging to logs/<name>.log. They see
-# RUNBOT_JOB_ID, RUNBOT_JOB_DIR, RUNBOT_GROUP, RUNBOT_SRC, RUNBOT_SRC_<PROJECT>, RUNBOT_REV_<PROJECT>,
-# RUNBOT_PORT, RUNBOT_DB and RUNBOT_URL.
-steps = [
-  # { name = "install", run = "pip install -r server/requirements.txt", timeout = 600 },
-  # { name = "test",    run = "python3 server/run_tests.py" },
-]
-run = ""                    # the live instance, e.g. "python3 $RUNBOT_SRC_SERVER/server.py --port $RUNBOT_PORT"; empty = none
-run_on = ["ok", "warn"]     # results for which an instance is started
-error_pattern = "ERROR|Traceback"   # ECMAScript regex, per log line: match => ko
-warning_pattern = "WARNING"         # match => warn (unless ko)
-coverage_pattern = ""       # optional, e.g. "TOTAL.* ([0-9.]+)%": the first capture is the job's coverage
-artifacts = []              # optional: folders under the job's src/ published as links, e.g. ["coverage-html"]
-)toml";
-}
 
 }  // namespace runbot

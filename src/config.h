@@ -56,10 +56,10 @@ struct DatabaseConfig {
   // postgresql only:
   std::string host = "127.0.0.1";  // a host name/address, or a socket directory (absolute path)
   int port = 5432;
-  std::string user;      // empty = the user the runbot runs as
-  std::string password;  // optional; given to the tools and the jobs as PGPASSWORD
-  std::string dsn;       // optional libpq "key=value ..." or postgresql:// URI, instead of
-                         // host/port/user/password (its dbname, if any, is the admin_db)
+  std::string user;         // empty = the user the runbot runs as
+  std::string password;     // optional; given to the tools and the jobs as PGPASSWORD
+  std::string dsn;          // optional libpq "key=value ..." or postgresql:// URI, instead of
+                            // host/port/user/password (its dbname, if any, is the admin_db)
   std::string template_db;  // `template`: CREATE DATABASE runbot_<id> TEMPLATE "<this>"
   std::string dump;         // SQL or pg_dump archive restored into each new database
   std::string admin_db = "postgres";  // where CREATE/DROP DATABASE are run

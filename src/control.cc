@@ -2,11 +2,13 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "database.h"
 #include "job/job_file.h"
 #include "process.h"
 #include "retention.h"
 #include "site/nginx.h"
 #include "state.h"
+#include "status.h"
 #include "util/clock.h"
 
 namespace runbot {
@@ -49,9 +51,13 @@ int cmd_kill(const Paths& paths, int64_t id) {
   if (job->state == JobState::running) {
     job->note = "instance killed by user";
   } else {
+    // It never finished building: its database has no instance to serve.
+    if (auto d = drop_job_database(st.config.database, paths, id); !d)
+      fmt::print(stderr, "warning: {}\n", d.error().message);
     job->result = JobResult::killed;
     job->note = "killed by user";
     job->finished_at = t;
+    if (job->state == JobState::building) job->details = read_job_details(paths, id).dump();
   }
   job->state = JobState::done;
   st.db->update_job(*job);
@@ -82,8 +88,13 @@ int cmd_keep(const Paths& paths, int64_t id, bool off) {
 int cmd_gc(const Paths& paths) {
   State st;
   if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
-  auto removed = collect_garbage(st.config, paths, *st.db);
-  fmt::print("removed {} job folders\n", removed.size());
+  std::vector<std::string> warnings;
+  auto removed = collect_garbage(st.config, paths, *st.db, &warnings);
+  auto swept = sweep_orphan_databases(st.config, paths, *st.db);
+  if (!swept) warnings.push_back(swept.error().message);
+  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+  fmt::print("removed {} job folders{}\n", removed.size(),
+             swept && !swept->empty() ? fmt::format(", dropped {} orphan databases", swept->size()) : "");
   return 0;
 }
 
@@ -93,6 +104,10 @@ int cmd_clean(const Paths& paths) {
   int survivors = 0;
   for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running}))
     if (!stop_job_processes(paths, j.id)) ++survivors;
+  if (auto d = drop_all_job_databases(st.config.database, paths); !d) {
+    fmt::print(stderr, "openerp-runbot: databases: {}\n", d.error().message);
+    ++survivors;
+  }
   st.db->delete_all_jobs();
   if (auto stopped = stop_private_nginx(paths); !stopped) {
     fmt::print(stderr, "openerp-runbot: {}\n", stopped.error().message);

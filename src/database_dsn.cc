@@ -55,10 +55,11 @@ std::string_view env_name(std::string_view keyword) {
 
 Status check_keyword(const std::string& keyword) {
   if (keyword == "dbname" || !env_name(keyword).empty()) return {};
-  return Error{fmt::format("unknown or unsupported connection keyword '{}' (supported: dbname, "
-                           "host, port, user, password, sslmode, and the others libpq reads "
-                           "from a PG* environment variable)",
-                           keyword)};
+  return Error{
+      fmt::format("unknown or unsupported connection keyword '{}' (supported: dbname, "
+                  "host, port, user, password, sslmode, and the others libpq reads "
+                  "from a PG* environment variable)",
+                  keyword)};
 }
 
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }

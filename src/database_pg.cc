@@ -169,8 +169,8 @@ class PostgresDatabase : public JobDatabase {
     if (fs::is_directory(dump, ec) || is_archive(dump)) {
       argv = {"pg_restore", "--no-owner", "-w", "-d", name, dump.string()};
     } else {
-      argv = {"psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null",
-              "-f", dump.string()};
+      argv = {"psql", "-X",        "-q", "-w",         "-v", "ON_ERROR_STOP=1",
+              "-o",   "/dev/null", "-f", dump.string()};
     }
     if (auto r = run(argv, name); !r)
       return Error{fmt::format("restoring {}: {}", dump.string(), r.error().message)};

@@ -38,6 +38,39 @@ CREATE INDEX jobs_by_group ON jobs(grp, id);
 CREATE INDEX jobs_by_state ON jobs(state);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql",
+    // v2: change tracking (so publishing works from what changed), the build's details kept
+    // in the row (so status never re-reads job folders), garbage-collection bookkeeping.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN details TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN collected INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_by_changed ON jobs(changed);
+INSERT INTO sequence(name, next) VALUES ('change', 1);
+CREATE TRIGGER jobs_inserted AFTER INSERT ON jobs BEGIN
+  UPDATE jobs SET changed = (SELECT next FROM sequence WHERE name = 'change') WHERE id = NEW.id;
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER jobs_updated AFTER UPDATE ON jobs WHEN NEW.changed = OLD.changed BEGIN
+  UPDATE jobs SET changed = (SELECT next FROM sequence WHERE name = 'change') WHERE id = NEW.id;
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER jobs_deleted AFTER DELETE ON jobs BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER groups_inserted AFTER INSERT ON "groups" BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER groups_updated AFTER UPDATE ON "groups" BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER remotes_inserted AFTER INSERT ON remotes BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER remotes_updated AFTER UPDATE ON remotes
+  WHEN NEW.ok IS NOT OLD.ok OR NEW.message IS NOT OLD.message BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+)sql",
 };
 static_assert(std::size(kMigrations) == Db::kSchemaVersion);
 
@@ -82,17 +115,28 @@ constexpr const char* kUpsertGroup =
     "first_seen = excluded.first_seen, last_activity = excluded.last_activity";
 #define RUNBOT_JOB_COLUMNS                                                                     \
   "id, grp, fingerprint, revisions, reason, manual, pinned, state, result, note, created_at, " \
-  "started_at, finished_at, instance_started_at, port"
+  "started_at, finished_at, instance_started_at, port, details"
 constexpr const char* kInsertJob =
-    "INSERT INTO jobs(" RUNBOT_JOB_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO jobs(" RUNBOT_JOB_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kUpdateJob =
     "UPDATE jobs SET grp = ?, fingerprint = ?, revisions = ?, reason = ?, manual = ?, "
     "pinned = ?, state = ?, result = ?, note = ?, created_at = ?, started_at = ?, "
-    "finished_at = ?, instance_started_at = ?, port = ? WHERE id = ?";
+    "finished_at = ?, instance_started_at = ?, port = ?, details = ? WHERE id = ?";
 constexpr const char* kJob = "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE id = ?";
 constexpr const char* kJobs = "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs ORDER BY id";
 constexpr const char* kJobsInStates =  // {} is one '?' per state
     "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE state IN ({}) ORDER BY id";
+constexpr const char* kJobsForPlanning =
+    "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE id IN (SELECT max(id) FROM jobs GROUP BY grp) "
+    "OR state IN ('pending', 'building') ORDER BY id";
+constexpr const char* kJobsChangedSince =
+    "SELECT id FROM jobs WHERE changed > ? ORDER BY id";
+constexpr const char* kJobsToCollect =
+    "SELECT id FROM (SELECT id, state, pinned, collected, "
+    "row_number() OVER (PARTITION BY grp ORDER BY id DESC) AS n FROM jobs) "
+    "WHERE n > ? AND state = 'done' AND pinned = 0 AND collected = 0 ORDER BY id";
+constexpr const char* kMarkCollected = "UPDATE jobs SET collected = 1 WHERE id = ?";
+constexpr const char* kChangeCount = "SELECT next FROM sequence WHERE name = 'change'";
 constexpr const char* kJobsOfGroup =
     "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE grp = ? ORDER BY id";
 #undef RUNBOT_JOB_COLUMNS
@@ -219,6 +263,7 @@ Job read_job(const Query& q) {
   j.finished_at = q.i64(12);
   j.instance_started_at = q.i64(13);
   j.port = static_cast<int>(q.i64(14));
+  j.details = q.text(15);
   return j;
 }
 
@@ -236,7 +281,8 @@ void bind_job_fields(Query& q, const Job& j) {
     q.bind(std::string(to_string(*j.result)));
   else
     q.bind_null();
-  q.bind(j.note, j.created_at, j.started_at, j.finished_at, j.instance_started_at, j.port);
+  q.bind(j.note, j.created_at, j.started_at, j.finished_at, j.instance_started_at, j.port,
+         j.details);
 }
 
 }  // namespace
@@ -502,6 +548,42 @@ std::vector<Job> Db::jobs_of_group(const std::string& group) {
   Query q(statement(sql::kJobsOfGroup, p), p);
   q.bind(group);
   return read_jobs(q);
+}
+
+std::vector<Job> Db::jobs_for_planning() {
+  const char* p = "reading the jobs planning needs";
+  Query q(statement(sql::kJobsForPlanning, p), p);
+  return read_jobs(q);
+}
+
+int64_t Db::change_count() {
+  const char* p = "reading the change sequence";
+  Query q(statement(sql::kChangeCount, p), p);
+  if (!q.next()) throw DbError("runbot.db: the change sequence row is missing");
+  return q.i64(0);
+}
+
+std::vector<int64_t> Db::jobs_changed_since(int64_t change) {
+  const char* p = "reading changed jobs";
+  Query q(statement(sql::kJobsChangedSince, p), p);
+  q.bind(change);
+  std::vector<int64_t> out;
+  while (q.next()) out.push_back(q.i64(0));
+  return out;
+}
+
+std::vector<int64_t> Db::jobs_to_collect(int keep_per_group) {
+  const char* p = "choosing jobs to garbage-collect";
+  Query q(statement(sql::kJobsToCollect, p), p);
+  q.bind(static_cast<int64_t>(keep_per_group));
+  std::vector<int64_t> out;
+  while (q.next()) out.push_back(q.i64(0));
+  return out;
+}
+
+void Db::mark_collected(int64_t id) {
+  const char* p = "marking a job collected";
+  Query(statement(sql::kMarkCollected, p), p).bind(id).run();
 }
 
 void Db::delete_job(int64_t id) {

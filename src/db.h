@@ -44,7 +44,7 @@ struct GroupRecord {
 
 class Db {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if needed) and migrates the database. Throws DbError.
   static std::unique_ptr<Db> open(const std::filesystem::path& file);
@@ -95,6 +95,15 @@ class Db {
   std::vector<Job> jobs();  // all, id ascending
   std::vector<Job> jobs_in_states(const std::vector<JobState>& states);
   std::vector<Job> jobs_of_group(const std::string& group);  // id ascending
+  // The newest job of each group plus every pending or building one: what planning reads.
+  std::vector<Job> jobs_for_planning();
+  // A counter that every change to jobs, groups or remote health advances (by triggers).
+  int64_t change_count();
+  // Ids of jobs inserted or updated after change counter value `change`.
+  std::vector<int64_t> jobs_changed_since(int64_t change);
+  // Done, unpinned, not yet collected jobs beyond the newest `keep_per_group` of their group.
+  std::vector<int64_t> jobs_to_collect(int keep_per_group);
+  void mark_collected(int64_t id);
   void delete_job(int64_t id);
   void delete_all_jobs();
 

@@ -80,6 +80,7 @@ JobSpec job_spec(const Config& config, const Paths& paths, const Job& job) {
     spec.url = fmt::format("http://{}.{}:{}/", job.id, config.runbot.domain,
                            config.runbot.nginx_port);
   spec.db_name = fmt::format("runbot_{}", job.id);
+  spec.database = config.database;
   return spec;
 }
 

@@ -59,6 +59,7 @@ struct Job {
   Time finished_at = 0;  // build end (0 = not yet)
   Time instance_started_at = 0;  // when the live instance started or was last woken
   int port = 0;                  // 0 = none allocated
+  std::string details;  // JSON {steps, coverage, artifacts} once the build is over; "" before
 };
 
 // A group as the planner sees it after resolving every project.

@@ -1,5 +1,9 @@
 #include "publish.h"
 
+#include <filesystem>
+#include <optional>
+#include <set>
+
 #include <fmt/format.h>
 
 #include "site/nginx.h"
@@ -8,9 +12,27 @@
 
 namespace runbot {
 
+namespace {
+constexpr const char* kPublishedKey = "published_change";
+}  // namespace
+
 PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time now) {
   PublishOutcome out;
-  auto site = publish_site(config, paths, status_document(config, paths, db), now);
+  // Work from what changed since the last publish: nothing => nothing to do at all.
+  int64_t change = db.change_count();
+  auto published = db.meta(kPublishedKey);
+  std::error_code ec;
+  bool complete = published && std::filesystem::exists(paths.www() / "status.json", ec) &&
+                  std::filesystem::exists(paths.nginx() / "runbot.conf", ec);
+  if (complete && *published == std::to_string(change)) return out;
+
+  std::optional<std::set<int64_t>> dirty;
+  if (complete) {
+    auto ids = db.jobs_changed_since(std::stoll(*published) - 1);
+    dirty.emplace(ids.begin(), ids.end());
+  }
+  auto site = publish_site(config, paths, status_document(config, paths, db), now,
+                           dirty ? &*dirty : nullptr);
   if (site)
     out.written = site->written;
   else
@@ -26,6 +48,8 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
   }
   if (auto st = apply_nginx(config, paths, *conf, out.nginx); !st)
     out.errors.push_back(fmt::format("nginx: {}", st.error().message));
+  // Only a complete publish is remembered, so a failed one is retried at the next tick.
+  if (out.errors.empty()) db.set_meta(kPublishedKey, std::to_string(change));
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "job/job_file.h"
 #include "process.h"
+#include "status.h"
 
 namespace runbot {
 
@@ -97,10 +98,13 @@ bool reap_running(const Paths& paths, Job& job, std::vector<std::string>& warnin
 ReapResult reap(const Config& config, const Paths& paths, Db& db, Time now) {
   ReapResult out;
   for (Job& job : db.jobs_in_states({JobState::building, JobState::running})) {
-    bool changed = job.state == JobState::building
-                       ? reap_building(config, paths, job, now, out.warnings)
-                       : reap_running(paths, job, out.warnings);
+    bool was_building = job.state == JobState::building;
+    bool changed = was_building ? reap_building(config, paths, job, now, out.warnings)
+                                : reap_running(paths, job, out.warnings);
     if (!changed) continue;
+    // The build is over: keep its details in the row so status never re-reads the folder.
+    if (was_building && job.state != JobState::building && job.state != JobState::pending)
+      job.details = read_job_details(paths, job.id).dump();
     db.update_job(job);
     out.changed.push_back(job.id);
   }

@@ -13,7 +13,7 @@ PlanInput plan_input(const Config& config, Db& db, Time now,
   PlanInput in;
   in.projects = config.projects;
   in.heads = db.branches();
-  in.jobs = db.jobs();
+  in.jobs = db.jobs_for_planning();
   for (const auto& g : db.groups()) in.known_groups.push_back(g.name);
   in.manual = manual;
   in.now = now;

@@ -1,35 +1,80 @@
 #include "retention.h"
 
-#include <algorithm>
-#include <map>
+#include <fmt/format.h>
+
+#include <set>
+
+#include "database.h"
 
 namespace runbot {
 
 namespace fs = std::filesystem;
 
-std::vector<int64_t> jobs_to_collect(const std::vector<Job>& jobs, int keep_per_group) {
-  std::map<std::string, std::vector<const Job*>> by_group;
-  for (const Job& j : jobs) by_group[j.group].push_back(&j);
-  std::vector<int64_t> out;
-  for (auto& [group, list] : by_group) {
-    std::sort(list.begin(), list.end(), [](const Job* a, const Job* b) { return a->id > b->id; });
-    for (size_t i = static_cast<size_t>(std::max(keep_per_group, 0)); i < list.size(); ++i)
-      if (list[i]->state == JobState::done && !list[i]->pinned) out.push_back(list[i]->id);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+namespace {
 
-std::vector<int64_t> collect_garbage(const Config& config, const Paths& paths, Db& db) {
+constexpr const char* kSweptAt = "database.swept_at";
+
+}  // namespace
+
+std::vector<int64_t> collect_garbage(const Config& config, const Paths& paths, Db& db,
+                                     std::vector<std::string>* warnings) {
+  auto warn = [&](std::string message) {
+    if (warnings) warnings->push_back(std::move(message));
+  };
   std::vector<int64_t> removed;
-  for (int64_t id : jobs_to_collect(db.jobs(), config.runbot.keep_per_group)) {
+  for (int64_t id : db.jobs_to_collect(config.runbot.keep_per_group)) {
     std::error_code ec;
     fs::path dir = paths.job(id);
-    if (!fs::exists(dir, ec)) continue;
-    fs::remove_all(dir, ec);
-    if (!ec) removed.push_back(id);
+    if (fs::exists(dir, ec)) {
+      // Before the folder goes: job.json says which server the database is on.
+      if (auto st = drop_job_database(config.database, paths, id); !st)
+        warn(fmt::format("job {}: {}", id, st.error().message));
+      fs::remove_all(dir, ec);
+      if (ec) {
+        warn(fmt::format("job {}: cannot remove {}: {}", id, dir.string(), ec.message()));
+        continue;
+      }
+      removed.push_back(id);
+    }
+    db.mark_collected(id);  // never looked at again
+  }
+  if (!removed.empty() && config.database.kind == "postgresql") {
+    if (auto swept = sweep_orphan_databases(config, paths, db); !swept) warn(swept.error().message);
   }
   return removed;
+}
+
+Result<std::vector<std::string>> sweep_orphan_databases(const Config& config, const Paths& paths,
+                                                        Db& db) {
+  if (config.database.kind != "postgresql") return std::vector<std::string>{};
+  auto database = make_job_database(config.database, paths);
+  if (!database) return Error{fmt::format("database sweep: {}", database.error().message)};
+  std::set<int64_t> kept;
+  for (const Job& j : db.jobs()) {
+    std::error_code ec;
+    if (fs::exists(paths.job(j.id), ec) || ec) kept.insert(j.id);  // in doubt, keep
+  }
+  auto swept = (*database)->sweep(kept);
+  if (!swept) return Error{fmt::format("database sweep: {}", swept.error().message)};
+  return swept;
+}
+
+Result<std::vector<std::string>> sweep_orphan_databases_every(const Config& config,
+                                                              const Paths& paths, Db& db, Time now,
+                                                              int min_interval) {
+  if (config.database.kind != "postgresql") return std::vector<std::string>{};
+  if (auto last = db.meta(kSweptAt)) {
+    Time at = 0;
+    try {
+      at = std::stoll(*last);
+    } catch (const std::exception&) {
+      at = 0;  // unreadable: sweep now and rewrite it
+    }
+    if (at <= now && now - at < min_interval) return std::vector<std::string>{};
+  }
+  // Recorded even when the sweep fails, so an unreachable server costs one attempt per interval.
+  db.set_meta(kSweptAt, std::to_string(now));
+  return sweep_orphan_databases(config, paths, db);
 }
 
 }  // namespace runbot

@@ -22,20 +22,14 @@ json job_json(const Config& config, const Paths& paths, const Job& job) {
   for (const Revision& r : job.revisions)
     revisions[r.project] = {{"rev", r.rev}, {"branch", r.branch}, {"remote", r.remote},
                             {"fallback", r.fallback}};
-  json steps = json::array();
-  json coverage = nullptr;
-  if (job.state != JobState::pending) {
-    fs::path dir = paths.job(job.id);
-    if (auto recorded = read_steps(dir)) {
-      for (const StepRecord& s : *recorded)
-        steps.push_back({{"name", s.name}, {"exit", s.exit}, {"seconds", s.seconds},
-                         {"errors", s.errors}, {"warnings", s.warnings},
-                         {"timed_out", s.timed_out},
-                         {"log", fmt::format("jobs/{}/{}", job.id, s.log)}});
-    }
-    if (auto result = read_result(dir); result && *result && (*result)->coverage)
-      coverage = *(*result)->coverage;
-  }
+  json details = json::object();
+  if (!job.details.empty())
+    details = json::parse(job.details, nullptr, false);
+  else if (job.state == JobState::building)
+    details = read_job_details(paths, job.id);
+  if (!details.is_object()) details = json::object();
+  json steps = details.contains("steps") ? details["steps"] : json::array();
+  json coverage = details.contains("coverage") ? details["coverage"] : json(nullptr);
   bool live = job.state == JobState::running && job.port;
   return {{"id", job.id},
           {"group", job.group},
@@ -73,6 +67,24 @@ std::vector<GroupRecord> ordered_groups(const Config& config, std::vector<GroupR
 }
 
 }  // namespace
+
+json read_job_details(const Paths& paths, int64_t id) {
+  fs::path dir = paths.job(id);
+  json steps = json::array();
+  if (auto recorded = read_steps(dir)) {
+    for (const StepRecord& s : *recorded)
+      steps.push_back({{"name", s.name}, {"exit", s.exit}, {"seconds", s.seconds},
+                       {"errors", s.errors}, {"warnings", s.warnings}, {"timed_out", s.timed_out},
+                       {"log", fmt::format("jobs/{}/{}", id, s.log)}});
+  }
+  json coverage = nullptr;
+  json artifacts = json::array();
+  if (auto result = read_result(dir); result && *result) {
+    if ((*result)->coverage) coverage = *(*result)->coverage;
+    for (const auto& a : (*result)->artifacts) artifacts.push_back(fmt::format("jobs/{}/{}", id, a));
+  }
+  return {{"steps", steps}, {"coverage", coverage}, {"artifacts", artifacts}};
+}
 
 json status_document(const Config& config, const Paths& paths, Db& db) {
   std::vector<Job> jobs = db.jobs();

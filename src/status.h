@@ -10,6 +10,10 @@
 
 namespace runbot {
 
+// A job's build details as status.json shows them ({steps, coverage, artifacts}), read from
+// its markers. The reaper stores them in the job's row when the build is over.
+nlohmann::json read_job_details(const Paths& paths, int64_t id);
+
 // The status.json document (SPEC "Site"), without "updated_at" (the publisher sets it).
 nlohmann::json status_document(const Config& config, const Paths& paths, Db& db);
 

@@ -104,7 +104,13 @@ int tick(const Paths& paths, const TickOptions& options) {
   for (int64_t id : limited.killed) fmt::print("stopped the instance of job {}\n", id);
   for (const auto& e : limited.errors) fmt::print(stderr, "error: {}\n", e);
 
-  collect_garbage(st.config, paths, *st.db);
+  // Retention only moves when jobs were created or finished.
+  std::vector<std::string> warnings;
+  if (!ids.empty() || !reaped.changed.empty())
+    collect_garbage(st.config, paths, *st.db, &warnings);
+  if (auto swept = sweep_orphan_databases_every(st.config, paths, *st.db, t, 600); !swept)
+    warnings.push_back(swept.error().message);
+  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
 
   PublishOutcome published = publish(st.config, paths, *st.db, t);
   for (const auto& n : published.nginx) fmt::print("nginx: {}\n", n);

@@ -162,10 +162,22 @@ Status write_job_spec(const fs::path& job_dir, const JobSpec& spec) {
                 {"warning_pattern", spec.build.warning_pattern},
                 {"coverage_pattern", spec.build.coverage_pattern},
                 {"artifacts", spec.build.artifacts}};
+  const DatabaseConfig& d = spec.database;
+  json database = {{"kind", d.kind},
+                   {"host", d.host},
+                   {"port", d.port},
+                   {"user", d.user},
+                   {"password", d.password},
+                   {"dsn", d.dsn},
+                   {"template", d.template_db},
+                   {"dump", d.dump},
+                   {"admin_db", d.admin_db},
+                   {"timeout", d.timeout}};
   json doc = {
       {"version", kJobFileVersion}, {"id", spec.id},   {"group", spec.group},
       {"sources", sources},         {"build", build},  {"build_timeout", spec.build_timeout},
-      {"port", spec.port},          {"url", spec.url}, {"db_name", spec.db_name}};
+      {"port", spec.port},          {"url", spec.url}, {"db_name", spec.db_name},
+      {"database", database}};
   return save(job_dir / marker::kJob, doc);
 }
 
@@ -224,6 +236,22 @@ Result<JobSpec> read_job_spec(const fs::path& job_dir) {
   spec.port = static_cast<int>(r.integer(d, "", "port", 0, 65535));
   spec.url = r.str(d, "", "url");
   spec.db_name = r.str(d, "", "db_name");
+  // Added after version 1 shipped: optional, and a job.json without it uses SQLite.
+  if (d.contains("database")) {
+    if (const json* db = r.object(d, "", "database")) {
+      DatabaseConfig& out = spec.database;
+      out.kind = r.str(*db, "database", "kind");
+      out.host = r.str(*db, "database", "host");
+      out.port = static_cast<int>(r.integer(*db, "database", "port", 1, 65535));
+      out.user = r.str(*db, "database", "user");
+      out.password = r.str(*db, "database", "password");
+      out.dsn = r.str(*db, "database", "dsn");
+      out.template_db = r.str(*db, "database", "template");
+      out.dump = r.str(*db, "database", "dump");
+      out.admin_db = r.str(*db, "database", "admin_db");
+      out.timeout = r.int32(*db, "database", "timeout");
+    }
+  }
   if (!r.ok()) return r.error();
   return spec;
 }

@@ -36,7 +36,8 @@ struct JobSpec {
   int build_timeout = 1800;
   int port = 0;  // 0 = no live instance
   std::string url;
-  std::string db_name;  // RUNBOT_DB
+  std::string db_name;      // informational: the runner names databases runbot_<id> itself
+  DatabaseConfig database;  // job.json "database"; optional there (absent = sqlite)
 };
 
 // jobs/<id>/runner.json and instance.json: a process we started.

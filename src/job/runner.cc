@@ -9,7 +9,9 @@
 #include <csignal>
 #include <cstdio>
 #include <map>
+#include <memory>
 
+#include "database.h"
 #include "job/classify.h"
 #include "job/export.h"
 #include "job/job_file.h"
@@ -75,8 +77,11 @@ std::string plural(int n, const char* what) {
 
 class JobRun {
  public:
-  JobRun(fs::path dir, JobSpec spec)
-      : dir_(std::move(dir)), src_(dir_ / "src"), spec_(std::move(spec)) {}
+  JobRun(Paths paths, fs::path dir, JobSpec spec)
+      : paths_(std::move(paths)),
+        dir_(std::move(dir)),
+        src_(dir_ / "src"),
+        spec_(std::move(spec)) {}
 
   int run() {
     result_.started_at = now();
@@ -89,6 +94,12 @@ class JobRun {
         return finish(JobResult::ko,
                       fmt::format("export of {} failed: {}", source.project, st.error().message));
       }
+    }
+    if (stop_requested()) return finish(JobResult::killed, "killed");
+    if (auto st = create_database(); !st) {
+      if (stop_requested()) return finish(JobResult::killed, "killed");
+      return finish(JobResult::ko, fmt::format("database {}: {}", job_database_name(spec_.id),
+                                               st.error().message));
     }
     if (stop_requested()) return finish(JobResult::killed, "killed");
     for (const auto& step : spec_.build.steps) {
@@ -149,6 +160,18 @@ class JobRun {
     });
   }
 
+  // The job's own database, made before the first step; the live instance keeps it.
+  Status create_database() {
+    auto database = make_job_database(spec_.database, paths_);
+    if (!database) return database.error();
+    database_ = std::move(*database);
+    log("database {} ({})", job_database_name(spec_.id), spec_.database.kind);
+    double t0 = monotonic_seconds();
+    if (auto st = database_->create(spec_.id); !st) return st;
+    log("database {} ready in {:.1f} s", job_database_name(spec_.id), monotonic_seconds() - t0);
+    return {};
+  }
+
   std::map<std::string, std::string> environment() const {
     std::map<std::string, std::string> env{
         {"RUNBOT_JOB_ID", std::to_string(spec_.id)},
@@ -162,6 +185,9 @@ class JobRun {
     for (const auto& s : spec_.sources) {
       env["RUNBOT_SRC_" + env_suffix(s.project)] = (src_ / s.project).string();
       env["RUNBOT_REV_" + env_suffix(s.project)] = s.rev;
+    }
+    if (database_) {
+      for (auto& [k, v] : database_->env(spec_.id)) env[k] = v;
     }
     return env;
   }
@@ -276,9 +302,11 @@ class JobRun {
     return 0;
   }
 
+  Paths paths_;
   fs::path dir_;
   fs::path src_;
   JobSpec spec_;
+  std::unique_ptr<JobDatabase> database_;
   ResultMarker result_;
   std::vector<StepRecord> steps_;
   double build_started_ = 0;
@@ -304,7 +332,9 @@ int run_job(const Paths& paths, int64_t id) {
     (void)write_result(dir, r);
     return 1;
   }
-  return JobRun(dir, std::move(*spec)).run();
+  Paths absolute{fs::absolute(paths.root, ec)};
+  if (ec) absolute = paths;
+  return JobRun(absolute, dir, std::move(*spec)).run();
 }
 
 }  // namespace runbot

@@ -87,7 +87,7 @@ class SiteWriter {
 }  // namespace
 
 Result<PublishResult> publish_site(const Config& config, const Paths& paths, const json& status,
-                                   Time now) {
+                                   Time now, const std::set<int64_t>* only_jobs) {
   if (!status.is_object()) return Error{"status document is not a JSON object"};
   fs::path www = paths.www();
   for (const fs::path& dir : {www, www / "job", www / "badge"}) {
@@ -128,7 +128,11 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
   if (auto st = site.write("style.css", *css); !st) return st.error();
   if (auto st = site.write("age.js", *script); !st) return st.error();
   std::set<std::string> pages;
+  std::set<std::string> dirty_groups;
   for (const auto& [id, job] : jobs) {
+    if (only_jobs && !only_jobs->count(id)) continue;
+    if (only_jobs && job->contains("group") && (*job)["group"].is_string())
+      dirty_groups.insert(badge_stem((*job)["group"].get<std::string>()));
     json view = job_view(config, paths, *job);
     std::string page = std::to_string(id);
     if (auto st = site.write("job/" + page + ".html", job_tmpl->render(view)); !st)
@@ -137,6 +141,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
   }
   std::set<std::string> stems;
   for (const auto& [stem, result] : badges) {
+    if (only_jobs && !dirty_groups.count(stem)) continue;
     if (auto st = site.write("badge/" + stem + ".svg", render_badge(result)); !st)
       return st.error();
     stems.insert(stem);
@@ -144,6 +149,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
   json index = index_view(config, paths, doc);
   if (auto st = site.write("index.html", index_tmpl->render(index)); !st) return st.error();
   if (auto st = site.write("status.json", dump_json(doc)); !st) return st.error();
+  if (only_jobs) return std::move(site.out);  // pruning lists every page: full publishes only
   if (auto st = site.prune("job", ".html", pages); !st) return st.error();
   if (auto st = site.prune("badge", ".svg", stems); !st) return st.error();
   return std::move(site.out);

@@ -2,6 +2,7 @@
 // style.css. A file is rewritten only when its content changed; files of jobs and groups that
 // left the document are removed.
 #pragma once
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -20,9 +21,11 @@ struct PublishResult {
 
 // Writes the site for `status` (status_document()'s JSON) into paths.www(). status.json gets
 // "updated_at" = `now` only when the rest of its content changed, and each group a "badge"
-// path. Ages on index.html are relative to `now`. An idle publish writes nothing.
+// path. An idle publish writes nothing. With `only_jobs`, only those jobs' pages and their
+// groups' badges are rendered (plus index.html and status.json), and nothing is pruned.
 Result<PublishResult> publish_site(const Config& config, const Paths& paths,
-                                   const nlohmann::json& status, Time now);
+                                   const nlohmann::json& status, Time now,
+                                   const std::set<int64_t>* only_jobs = nullptr);
 
 // The SVG badge "runbot | <result>" for a group's newest finished result ("" = none yet).
 std::string render_badge(const std::string& result);

@@ -243,7 +243,8 @@ TEST_F(RunnerTest, StepsSeeTheEnvironment) {
   has("RUNBOT_REV_SERVER=" + rev_);
   has("RUNBOT_REV_WEB_CLIENT=" + web_rev);
   has("RUNBOT_PORT=");
-  has("RUNBOT_DB=runbot_7");
+  has("RUNBOT_DB=" + (dir / "db/runbot_7.sqlite").string());
+  has("RUNBOT_DB_URL=sqlite:///" + (dir / "db/runbot_7.sqlite").string());
   has("RUNBOT_URL=http://7.runbot.localhost:8080/");
   has((dir / "src").string());  // pwd
   EXPECT_TRUE(fs::exists(dir / "src/web-client/web.js"));
@@ -282,7 +283,7 @@ TEST_F(RunnerTest, InstanceStartsAndIsRecorded) {
   EXPECT_EQ(m.port, 18123);
   EXPECT_GT(m.started_at, 0);
   EXPECT_TRUE(is_alive(m.process));
-  EXPECT_TRUE(wait_for(paths_.job(10) / "logs/instance.log", "listening on 18123 db runbot_10"));
+  EXPECT_TRUE(wait_for(paths_.job(10) / "logs/instance.log", "listening on 18123 db " + (paths_.job(10) / "db/runbot_10.sqlite").string()));
   EXPECT_TRUE(kill_group(m.process, std::chrono::seconds(2)));
   EXPECT_FALSE(is_alive(m.process));
 }

@@ -219,10 +219,10 @@ TEST(TickE2E, HostileBranchNamesAreOnlyData) {
     EXPECT_FALSE(std::filesystem::exists(dir / "pwned2")) << dir;
   }
   // Nothing under jobs/ is named after a branch.
-  for (const auto& e : std::filesystem::directory_iterator(f.state / "jobs"))
-    EXPECT_TRUE(std::all_of(e.path().filename().string().begin(), e.path().filename().string().end(),
-                            ::isdigit))
-        << e.path();
+  for (const auto& e : std::filesystem::directory_iterator(f.state / "jobs")) {
+    std::string name = e.path().filename().string();
+    EXPECT_TRUE(std::all_of(name.begin(), name.end(), ::isdigit)) << e.path();
+  }
 }
 
 }  // namespace

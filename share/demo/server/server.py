@@ -77,7 +77,15 @@ def load_addons(folder):
 
 
 def db_path(name):
-    """RUNBOT_DB is a database name (runbot_<id>); it becomes <name>.sqlite in the cwd."""
+    """Where the visit counter lives, from RUNBOT_DB.
+
+    With the runbot's SQLite kind, RUNBOT_DB is the absolute path of the job's own database
+    file (<state>/jobs/<id>/db/runbot_<id>.sqlite): it is used as is. Otherwise it is a name
+    (runbot_<id>, e.g. with the PostgreSQL kind) that becomes <name>.sqlite in the cwd, and a
+    path or a name with a database suffix is taken as a file.
+    """
+    if os.path.isabs(name) and name.endswith(".sqlite"):
+        return name
     if os.sep in name or name.endswith((".db", ".sqlite", ".sqlite3")):
         return os.path.abspath(name)
     return os.path.abspath(name + ".sqlite")
@@ -91,6 +99,7 @@ class Visits:
         self.in_memory = 0
         self.lock = threading.Lock()
         if self.path:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
             db = sqlite3.connect(self.path, timeout=5)
             try:
                 with db:
