@@ -75,6 +75,9 @@ struct Config {
   const ProjectConfig* project(const std::string& name) const;
 };
 
+// http://<id>.<domain>:<nginx_port>/ — where job `id`'s live instance is reached.
+std::string instance_url(const RunbotConfig& runbot, int64_t id);
+
 // Parses and validates TOML text. `source` names the file in messages ("runbot.toml").
 // On error the message is "SOURCE:LINE:COL: what is wrong" (one per line if several).
 Result<Config> parse_config(std::string_view text, std::string_view source = "runbot.toml");

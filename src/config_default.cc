@@ -1,7 +1,13 @@
-// The commented runbot.toml that `init` writes (share/examples/runbot.toml is the same text).
+// The commented runbot.toml that `init` writes (share/examples/runbot.toml is the same text),
+// and the few values derived from a config.
 #include "config.h"
 
 namespace runbot {
+
+std::string instance_url(const RunbotConfig& runbot, int64_t id) {
+  return "http://" + std::to_string(id) + "." + runbot.domain + ":" +
+         std::to_string(runbot.nginx_port) + "/";
+}
 
 std::string default_config_text() {
   return R"toml(# openerp-runbot configuration. Every key is optional: the values shown are the defaults.

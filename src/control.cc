@@ -1,9 +1,13 @@
 // kill, wake, keep, gc, clean: commands that act on jobs and instances.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "database.h"
 #include "job/job_file.h"
+#include "job/runner.h"
+#include "launch.h"
 #include "process.h"
 #include "retention.h"
 #include "site/nginx.h"
@@ -66,9 +70,33 @@ int cmd_kill(const Paths& paths, int64_t id) {
 }
 
 int cmd_wake(const Paths& paths, int64_t id) {
-  (void)paths;
-  fmt::print(stderr, "openerp-runbot: wake {}: live instances come with the site release\n", id);
-  return 1;
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  auto job = st.db->job(id);
+  auto refuse = [&](const std::string& why) {
+    fmt::print(stderr, "openerp-runbot: cannot wake job {}: {}\n", id, why);
+    return 1;
+  };
+  if (!job) return refuse("no such job");
+  if (job->state != JobState::done)
+    return refuse(fmt::format("it is {}", to_string(job->state)));
+  const auto& on = st.config.build.run_on;
+  std::string result = job->result ? std::string(to_string(*job->result)) : "";
+  if (std::find(on.begin(), on.end(), result) == on.end())
+    return refuse(fmt::format("its result is {} and run_on does not include it", result));
+  if (st.config.build.run.empty()) return refuse("[build] run is empty");
+  int port = allocate_instance_port(st.config.runbot, *st.db);
+  if (!port) return refuse("no free port in port_range");
+  std::string url = instance_url(st.config.runbot, id);
+  auto instance = start_instance(paths, id, port, url);
+  if (!instance) return refuse(instance.error().message);
+  job->state = JobState::running;
+  job->port = port;
+  job->instance_started_at = instance->started_at;
+  job->note = "woken";
+  st.db->update_job(*job);
+  fmt::print("job {} woken: {} (nginx picks it up at the next tick)\n", id, url);
+  return 0;
 }
 
 int cmd_keep(const Paths& paths, int64_t id, bool off) {

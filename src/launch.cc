@@ -76,9 +76,7 @@ JobSpec job_spec(const Config& config, const Paths& paths, const Job& job) {
   spec.build = config.build;
   spec.build_timeout = config.runbot.build_timeout;
   spec.port = job.port;
-  if (job.port)
-    spec.url = fmt::format("http://{}.{}:{}/", job.id, config.runbot.domain,
-                           config.runbot.nginx_port);
+  if (job.port) spec.url = instance_url(config.runbot, job.id);
   spec.db_name = fmt::format("runbot_{}", job.id);
   spec.database = config.database;
   return spec;
@@ -101,6 +99,13 @@ Status start_runner(const Config& config, const Paths& paths, const Job& job) {
 }
 
 }  // namespace
+
+int allocate_instance_port(const RunbotConfig& rc, Db& db) {
+  std::set<int> used;
+  for (const Job& j : db.jobs_in_states({JobState::building, JobState::running}))
+    if (j.port) used.insert(j.port);
+  return allocate_port(rc, used);
+}
 
 LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now) {
   LaunchResult out;

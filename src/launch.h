@@ -20,6 +20,9 @@ struct LaunchResult {
 std::vector<int64_t> jobs_to_start(const std::vector<Job>& pending, int building, int workers,
                                    const std::vector<std::string>& base_groups);
 
+// A port of port_range that no building or running job holds and that can be bound; 0 if none.
+int allocate_instance_port(const RunbotConfig& rc, Db& db);
+
 LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now);
 
 }  // namespace runbot

@@ -46,9 +46,7 @@ json job_json(const Config& config, const Paths& paths, const Job& job) {
           {"steps", steps},
           {"coverage", coverage},
           {"port", live ? json(job.port) : json(nullptr)},
-          {"url", live ? json(fmt::format("http://{}.{}:{}/", job.id, config.runbot.domain,
-                                          config.runbot.nginx_port))
-                       : json(nullptr)}};
+          {"url", live ? json(instance_url(config.runbot, job.id)) : json(nullptr)}};
 }
 
 // Base groups first (in config order), then the others by last activity, newest first.
@@ -140,8 +138,7 @@ std::string status_text(const Config& config, const Paths& paths, Db& db) {
       if (++shown > 5) break;
       std::string result = j->result ? std::string(to_string(*j->result)) : "-";
       std::string extra = j->state == JobState::running && j->port
-                              ? fmt::format("  http://{}.{}:{}/", j->id, config.runbot.domain,
-                                            config.runbot.nginx_port)
+                              ? "  " + instance_url(config.runbot, j->id)
                               : "";
       out += fmt::format("  #{:<6} {:<8} {:<7} {:>6}s ago  {}{}{}{}\n", j->id, to_string(j->state),
                          result, t - j->created_at, j->reason, j->note.empty() ? "" : " / ",

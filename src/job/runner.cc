@@ -83,6 +83,17 @@ class JobRun {
         src_(dir_ / "src"),
         spec_(std::move(spec)) {}
 
+  // Starts the live instance of an already built job again (its database is kept).
+  Result<ProcessMarker> wake() {
+    auto database = make_job_database(spec_.database, paths_);
+    if (!database) return database.error();
+    database_ = std::move(*database);
+    if (!start_instance()) return Error{"cannot start the instance (see runner.log)"};
+    auto m = read_process_marker(dir_ / marker::kInstance);
+    if (!m || !*m) return Error{"the instance started but instance.json is unreadable"};
+    return **m;
+  }
+
   int run() {
     result_.started_at = now();
     build_started_ = monotonic_seconds();
@@ -272,7 +283,7 @@ class JobRun {
 
   // The instance marker is written before result.json, so a tick that sees the result also
   // sees the instance.
-  void start_instance() {
+  bool start_instance() {
     RunOptions opts;
     opts.cwd = src_;
     opts.env = environment();
@@ -280,12 +291,15 @@ class JobRun {
         spawn_detached({"/bin/sh", "-c", spec_.build.run}, dir_ / "logs/instance.log", opts);
     if (!started) {
       log("cannot start the instance: {}", started.error().message);
-      return;
+      return false;
     }
     ProcessMarker m{*started, now(), spec_.port};
-    if (auto st = write_process_marker(dir_ / marker::kInstance, m); !st)
+    if (auto st = write_process_marker(dir_ / marker::kInstance, m); !st) {
       log("{}", st.error().message);
+      return false;
+    }
     log("instance started, pid {}, port {}", started->pid, spec_.port);
+    return true;
   }
 
   int finish(JobResult result, std::string note) {
@@ -335,6 +349,23 @@ int run_job(const Paths& paths, int64_t id) {
   Paths absolute{fs::absolute(paths.root, ec)};
   if (ec) absolute = paths;
   return JobRun(absolute, dir, std::move(*spec)).run();
+}
+
+Result<ProcessMarker> start_instance(const Paths& paths, int64_t id, int port,
+                                     const std::string& url) {
+  std::error_code ec;
+  Paths absolute{fs::absolute(paths.root, ec)};
+  if (ec) absolute = paths;
+  fs::path dir = absolute.job(id);
+  auto spec = read_job_spec(dir);
+  if (!spec) return spec.error();
+  if (spec->build.run.empty()) return Error{"the job has no run command"};
+  if (!fs::is_directory(dir / "src", ec))
+    return Error{fmt::format("{} is gone (garbage-collected?)", (dir / "src").string())};
+  spec->port = port;
+  spec->url = url;
+  if (auto st = write_job_spec(dir, *spec); !st) return st.error();
+  return JobRun(absolute, dir, std::move(*spec)).wake();
 }
 
 }  // namespace runbot

@@ -3,12 +3,19 @@
 #pragma once
 #include <cstdint>
 
+#include "job/job_file.h"
 #include "util/paths.h"
+#include "util/result.h"
 
 namespace runbot {
 
 // Runs job `id` of the state dir to completion (detached from any tick). Returns the process
 // exit status (0 when a result was written, whatever the result).
 int run_job(const Paths& paths, int64_t id);
+
+// Starts the live instance of built job `id` again on `port` (for `wake`): job.json gets the
+// new port and url, instance.json the new process. Fails when the folder was collected.
+Result<ProcessMarker> start_instance(const Paths& paths, int64_t id, int port,
+                                     const std::string& url);
 
 }  // namespace runbot

@@ -162,8 +162,8 @@ Status ensure_shared_repo(const fs::path& mirror, const fs::path& repo) {
 RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& mirror,
                          const std::string& url) {
   RemoteHeads out{url, false, "", {}};
-  if (url.empty() || url.front() == '-') {
-    out.error = "bad remote location '" + url + "'";
+  if (auto valid = vcs_tool::check_remote(url); !valid) {
+    out.error = valid.error().message;
     return out;
   }
   const fs::path repo = mirror / remote_key(url);

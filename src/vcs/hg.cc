@@ -51,12 +51,6 @@ bool is_node(std::string_view s) {
   return true;
 }
 
-bool has_control_char(std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) < ' ' || c == '\x7f') return true;
-  return false;
-}
-
 // Parses lines of `name \0 node \0 <unix seconds> <tz offset>` (the template below). Names
 // cannot hold '\0' or '\n' in hg, so anything else is refused rather than guessed at.
 constexpr std::string_view kTemplateTail = "\\0{node}\\0{date|hgdate}\\n";
@@ -92,8 +86,8 @@ Status ensure_repo(const fs::path& repo) {
 RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& repo,
                          const std::string& url) {
   RemoteHeads out{url, false, "", {}};
-  if (url.empty() || has_control_char(url)) {
-    out.error = "bad remote URL (empty or with a control character)";
+  if (auto valid = vcs_tool::check_remote(url); !valid) {
+    out.error = valid.error().message;
     return out;
   }
   if (auto ready = ensure_repo(repo); !ready) {

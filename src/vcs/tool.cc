@@ -47,6 +47,15 @@ std::string short_error(const Result<RunOutput>& r, std::string_view marker, int
   return text;
 }
 
+Status check_remote(std::string_view remote) {
+  if (remote.empty()) return Error{"empty remote"};
+  if (remote.front() == '-') return Error{"remote '" + std::string(remote) + "' starts with '-'"};
+  for (char c : remote)
+    if (static_cast<unsigned char>(c) < ' ' || c == '\x7f')
+      return Error{"remote holds a control character"};
+  return {};
+}
+
 std::vector<std::string_view> split(std::string_view text, char sep) {
   std::vector<std::string_view> parts;
   while (!text.empty()) {

@@ -20,6 +20,10 @@ bool succeeded(const Result<RunOutput>& r);
 // else the last stderr lines, else the exit status; at most ~300 characters.
 std::string short_error(const Result<RunOutput>& r, std::string_view marker, int timeout_seconds);
 
+// Refuses a remote that is empty, starts with '-' (it could pass for an option) or holds a
+// control character.
+Status check_remote(std::string_view remote);
+
 // `text` split at `sep`; a trailing separator adds no empty last piece.
 std::vector<std::string_view> split(std::string_view text, char sep);
 

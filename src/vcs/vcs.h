@@ -42,7 +42,7 @@ class Vcs {
                             const TarSink& sink) = 0;
 };
 
-// "git" (and later "hg", "bzr"); nullptr for an unknown kind (config validation prevents it).
+// "git", "hg" or "bzr"; nullptr for an unknown kind (config validation prevents it).
 std::unique_ptr<Vcs> make_vcs(const std::string& kind);
 
 }  // namespace runbot

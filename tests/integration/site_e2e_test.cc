@@ -124,6 +124,21 @@ TEST(SiteE2E, SiteAndInstancesThroughNginxByHostHeader) {
                                "s.bind(('127.0.0.1', {})); s.listen(); print('free')", port)});
   EXPECT_EQ(bound.out, "free\n") << bound.err;
 
+  // wake restarts the killed job's instance on a free port; the next tick routes nginx to it.
+  std::string host = fmt::format("{}.runbot.localhost", feature["id"].get<int>());
+  Cmd woken = runbot(s.f->state, {"wake", std::to_string(feature["id"].get<int>())});
+  ASSERT_EQ(woken.status, 0) << woken.err;
+  s.f->tick();
+  std::string after_wake;
+  for (int i = 0; i < 50 && after_wake != "200"; ++i) {
+    after_wake = s.code(host);
+    if (after_wake != "200") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(after_wake, "200");
+  EXPECT_EQ(jobs_of(s.f->status(), "trunk-feature").at(0)["state"], "running");
+  EXPECT_EQ(runbot(s.f->state, {"wake", std::to_string(feature["id"].get<int>())}).status, 1)
+      << "a running job cannot be woken";
+
   // clean stops nginx too.
   ASSERT_EQ(runbot(s.f->state, {"clean"}).status, 0);
   EXPECT_NE(s.code("runbot.localhost"), "200");
