@@ -45,7 +45,7 @@ RunOptions brz_options(const fs::path& mirror, int timeout_seconds = 0) {
 }
 
 std::string brz_error(const Result<RunOutput>& r, int timeout_seconds = 0) {
-  return short_error(r, "brz: ERROR:", timeout_seconds);
+  return short_error(r, {"brz: ERROR:"}, timeout_seconds);
 }
 
 bool is_file(const fs::path& p) {

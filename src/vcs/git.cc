@@ -7,6 +7,7 @@
 #include <map>
 
 #include "process.h"
+#include "vcs/tool.h"
 
 namespace runbot {
 
@@ -14,8 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kFetchTimeoutSeconds = 600;
-constexpr size_t kMaxErrorChars = 300;
+using vcs_tool::kFetchTimeoutSeconds;
 
 RunOptions git_options(int timeout_seconds = 0) {
   RunOptions o;
@@ -33,41 +33,12 @@ std::vector<std::string> git_in(const fs::path& mirror, std::vector<std::string>
   return argv;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
-  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
-  return s;
-}
-
 // A one-line reason from git's stderr: its fatal:/error: lines, else its last lines.
 std::string short_error(const Result<RunOutput>& r, int timeout_seconds) {
-  if (!r) return r.error().message;
-  if (r->timed_out) return "timed out after " + std::to_string(timeout_seconds) + " s";
-  std::vector<std::string_view> lines, errors;
-  std::string_view rest = r->err;
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    std::string_view line = trim(rest.substr(0, nl));
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    if (line.empty()) continue;
-    lines.push_back(line);
-    if (line.starts_with("fatal:") || line.starts_with("error:")) errors.push_back(line);
-  }
-  if (errors.empty() && lines.size() > 2) lines.erase(lines.begin(), lines.end() - 2);
-  std::string text;
-  for (auto line : errors.empty() ? lines : errors) {
-    if (!text.empty()) text += "; ";
-    text += line;
-  }
-  if (text.empty()) {
-    text = r->signal ? "killed by signal " + std::to_string(r->signal)
-                     : "git exited with status " + std::to_string(r->exit_code);
-  }
-  if (text.size() > kMaxErrorChars) text = text.substr(0, kMaxErrorChars) + "...";
-  return text;
+  return vcs_tool::short_error(r, {"fatal:", "error:"}, timeout_seconds);
 }
 
-bool succeeded(const Result<RunOutput>& r) { return r && r->exit_code == 0 && !r->timed_out; }
+using vcs_tool::succeeded;
 
 // Makes `mirror` a bare repository, moving a broken one aside (never deleting it). A mirror is
 // broken only when git ran and rejected it: failing to run git at all moves nothing.

@@ -41,7 +41,7 @@ std::vector<std::string> hg_in(const fs::path& repo, std::vector<std::string> ar
 }
 
 std::string hg_error(const Result<RunOutput>& r, int timeout_seconds = 0) {
-  return short_error(r, "abort:", timeout_seconds);
+  return short_error(r, {"abort:"}, timeout_seconds);
 }
 
 bool is_node(std::string_view s) {

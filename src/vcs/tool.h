@@ -1,6 +1,7 @@
-// What the hg and bzr mirrors share: running a VCS command-line tool, turning its failures
+// What the git, hg and bzr mirrors share: running a VCS command-line tool, turning its failures
 // into one-line reasons, parsing its line output, and owning a mirror folder.
 #pragma once
+#include <initializer_list>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -16,9 +17,10 @@ constexpr int kFetchTimeoutSeconds = 600;
 // True when the tool ran, was not killed and exited 0.
 bool succeeded(const Result<RunOutput>& r);
 
-// A one-line reason for a failed run: the stderr lines starting with `marker` (e.g. "abort:"),
-// else the last stderr lines, else the exit status; at most ~300 characters.
-std::string short_error(const Result<RunOutput>& r, std::string_view marker, int timeout_seconds);
+// A one-line reason for a failed run: the stderr lines starting with one of `markers` (e.g.
+// "abort:"), else the last stderr lines, else the exit status; at most ~300 characters.
+std::string short_error(const Result<RunOutput>& r,
+                        std::initializer_list<std::string_view> markers, int timeout_seconds);
 
 // Refuses a remote that is empty, starts with '-' (it could pass for an option) or holds a
 // control character.
