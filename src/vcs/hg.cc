@@ -143,18 +143,9 @@ std::vector<RemoteHeads> HgVcs::update(const ProjectConfig& project, const fs::p
       result.push_back(RemoteHeads{url, false, ready.error().message, {}});
     return result;
   }
-  std::map<std::string, size_t> fetched;  // remote key -> index in result
-  for (const auto& url : project.remotes) {
-    std::string key = remote_key(url);
-    if (auto it = fetched.find(key); it != fetched.end()) {
-      result.push_back(result[it->second]);  // the same URL listed twice
-      continue;
-    }
-    if (progress) progress(project.name + ": fetching " + url);
-    fetched[key] = result.size();
-    result.push_back(fetch_remote(project, mirror / key, url));
-  }
-  return result;
+  return vcs_tool::fetch_each_remote(project, progress, [&](const std::string& url) {
+    return fetch_remote(project, mirror / remote_key(url), url);
+  });
 }
 
 Status HgVcs::export_tar(const ProjectConfig& project, const fs::path& mirror,
