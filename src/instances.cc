@@ -50,13 +50,15 @@ std::vector<InstanceKill> instances_to_kill(const std::vector<Job>& running, int
 
 LimitResult limit_instances(const Config& config, const Paths& paths, Db& db) {
   LimitResult out;
+  std::vector<Job> running = db.jobs_in_states({JobState::running});
+  if (running.empty()) return out;
   std::set<std::string> bases, deleted;
   for (const GroupRecord& g : db.groups()) {
     if (g.is_base) bases.insert(g.name);
     if (g.deleted) deleted.insert(g.name);
   }
   for (const InstanceKill& k :
-       instances_to_kill(db.jobs_in_states({JobState::running}), config.runbot.number, bases, deleted)) {
+       instances_to_kill(running, config.runbot.number, bases, deleted)) {
     auto job = db.job(k.job_id);
     if (!job) continue;
     auto instance = read_process_marker(paths.job(k.job_id) / marker::kInstance);

@@ -110,6 +110,7 @@ int allocate_instance_port(const RunbotConfig& rc, Db& db) {
 LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now) {
   LaunchResult out;
   std::vector<Job> pending = db.jobs_in_states({JobState::pending});
+  if (pending.empty()) return out;
   std::vector<Job> live = db.jobs_in_states({JobState::building, JobState::running});
   int building = static_cast<int>(
       std::count_if(live.begin(), live.end(), [](const Job& j) { return j.state == JobState::building; }));
