@@ -25,6 +25,10 @@ fs::path share_dir() {
   std::error_code ec;
   if (const char* env = std::getenv("RUNBOT_SHARE"); env && *env && fs::is_directory(env, ec))
     return env;
+  // Beside the binary (<prefix>/bin -> <prefix>/share/openerp-runbot): a relocated install.
+  fs::path beside = fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "share" /
+                    "openerp-runbot";
+  if (!ec && fs::is_directory(beside / "templates", ec)) return beside;
   if (fs::is_directory(RUNBOT_SHARE_DIR "/templates", ec)) return RUNBOT_SHARE_DIR;
   return RUNBOT_SOURCE_SHARE_DIR;
 }

@@ -24,8 +24,8 @@ struct Paths {
 // --dir, else $RUNBOT_DIR, else the current directory; made absolute.
 Paths resolve_paths(const std::string& dir_option);
 
-// Folder holding templates and examples: $RUNBOT_SHARE, the installed share dir, or the
-// source tree's share/ (in that order, first that exists).
+// Folder holding templates and examples: $RUNBOT_SHARE, <binary>/../share/openerp-runbot,
+// the configured install dir, or the source tree's share/ (first that exists).
 std::filesystem::path share_dir();
 
 }  // namespace runbot
