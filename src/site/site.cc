@@ -23,17 +23,34 @@ std::string dump_json(const json& j) {
   return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-// The previous updated_at when the published document is the same apart from it, else `now`.
-std::string stable_updated_at(const fs::path& file, const json& doc, Time now) {
-  if (auto old_text = read_file(file)) {
-    json old = json::parse(*old_text, nullptr, false);
-    if (old.is_object() && old.contains("updated_at") && old["updated_at"].is_string()) {
-      std::string updated = old["updated_at"].get<std::string>();
-      old.erase("updated_at");
-      if (dump_json(old) == dump_json(doc)) return updated;
-    }
+constexpr std::string_view kUpdatedAtKey = "\n \"updated_at\": \"";
+
+// Where the value of the top-level "updated_at" starts in a status.json written by dump_json
+// (top-level keys are the only ones indented by one space), or npos.
+size_t updated_at_pos(const std::string& text) {
+  size_t pos = text.find(kUpdatedAtKey);
+  return pos == std::string::npos ? pos : pos + kUpdatedAtKey.size();
+}
+
+// status.json's text: "updated_at" stays what `old_text` says when nothing else changed, else
+// becomes `now`. Found by text, not by parsing the old document (it can be tens of MB).
+std::string status_text(json& doc, const std::string& old_text, Time now) {
+  std::string stamp = iso8601(now);
+  size_t old_pos = updated_at_pos(old_text);
+  size_t old_end = old_pos == std::string::npos ? old_pos : old_text.find('"', old_pos);
+  if (old_end == std::string::npos) {
+    doc["updated_at"] = stamp;
+    return dump_json(doc);
   }
-  return iso8601(now);
+  std::string old_stamp = old_text.substr(old_pos, old_end - old_pos);
+  doc["updated_at"] = old_stamp;
+  std::string text = dump_json(doc);
+  if (text == old_text) return text;
+  doc["updated_at"] = stamp;
+  size_t pos = updated_at_pos(text);
+  if (old_stamp.size() != stamp.size() || pos == std::string::npos) return dump_json(doc);
+  text.replace(pos, stamp.size(), stamp);  // same length: no second dump of the document
+  return text;
 }
 
 // The newest job of the group with a build result, or "".
@@ -86,7 +103,7 @@ class SiteWriter {
 
 }  // namespace
 
-Result<PublishResult> publish_site(const Config& config, const Paths& paths, const json& status,
+Result<PublishResult> publish_site(const Config& config, const Paths& paths, json status,
                                    Time now, const std::set<int64_t>* only_jobs) {
   if (!status.is_object()) return Error{"status document is not a JSON object"};
   fs::path www = paths.www();
@@ -104,7 +121,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
   auto script = read_file(share_dir() / "www" / "age.js");
   if (!script) return Error{fmt::format("site script missing: {}", script.error().message)};
 
-  json doc = status;
+  json doc = std::move(status);
   doc.erase("updated_at");
   if (!doc.contains("jobs") || !doc["jobs"].is_array()) doc["jobs"] = json::array();
   if (!doc.contains("groups") || !doc["groups"].is_array()) doc["groups"] = json::array();
@@ -122,7 +139,9 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
     g["badge"] = fmt::format("badge/{}.svg", stem);
     badges[stem] = newest_finished_result(g, jobs);
   }
-  doc["updated_at"] = stable_updated_at(www / "status.json", doc, now);
+  auto old_status = read_file(www / "status.json");
+  std::string status_json = status_text(doc, old_status ? *old_status : std::string(), now);
+  old_status = std::string();  // release it before rendering
 
   SiteWriter site(www);
   if (auto st = site.write("style.css", *css); !st) return st.error();
@@ -148,7 +167,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, con
   }
   json index = index_view(config, paths, doc);
   if (auto st = site.write("index.html", index_tmpl->render(index)); !st) return st.error();
-  if (auto st = site.write("status.json", dump_json(doc)); !st) return st.error();
+  if (auto st = site.write("status.json", status_json); !st) return st.error();
   if (only_jobs) return std::move(site.out);  // pruning lists every page: full publishes only
   if (auto st = site.prune("job", ".html", pages); !st) return st.error();
   if (auto st = site.prune("badge", ".svg", stems); !st) return st.error();

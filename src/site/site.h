@@ -24,7 +24,7 @@ struct PublishResult {
 // path. An idle publish writes nothing. With `only_jobs`, only those jobs' pages and their
 // groups' badges are rendered (plus index.html and status.json), and nothing is pruned.
 Result<PublishResult> publish_site(const Config& config, const Paths& paths,
-                                   const nlohmann::json& status, Time now,
+                                   nlohmann::json status, Time now,
                                    const std::set<int64_t>* only_jobs = nullptr);
 
 // The SVG badge "runbot | <result>" for a group's newest finished result ("" = none yet).
