@@ -73,7 +73,8 @@ class SiteWriter {
   explicit SiteWriter(fs::path www) : www_(std::move(www)) {}
 
   Status write(const std::string& rel, const std::string& content) {
-    auto wrote = write_file_if_changed(www_ / rel, content);
+    // www/ is regenerable: one syncfs at the end instead of an fsync per page.
+    auto wrote = write_file_if_changed(www_ / rel, content, Sync::later);
     if (!wrote) return wrote.error();
     if (*wrote) out.written.push_back(rel);
     return {};
@@ -168,6 +169,9 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, jso
   json index = index_view(config, paths, doc);
   if (auto st = site.write("index.html", index_tmpl->render(index)); !st) return st.error();
   if (auto st = site.write("status.json", status_json); !st) return st.error();
+  // What was written reaches the disk before the caller records this publish as done.
+  if (!site.out.written.empty())
+    if (auto st = sync_filesystem(www); !st) return st.error();
   if (only_jobs) return std::move(site.out);  // pruning lists every page: full publishes only
   if (auto st = site.prune("job", ".html", pages); !st) return st.error();
   if (auto st = site.prune("badge", ".svg", stems); !st) return st.error();

@@ -8,13 +8,22 @@
 
 namespace runbot {
 
+// Whether a write waits for the data to reach the disk. `later` is for files that can be
+// regenerated, whose writer calls sync_filesystem() once before it records them as done.
+enum class Sync { now, later };
+
 // Atomically replaces `file` with `content` (temp file + fsync + rename). A crash leaves
 // either the old or the new content, never a mix.
-Status write_file_atomic(const std::filesystem::path& file, std::string_view content);
+Status write_file_atomic(const std::filesystem::path& file, std::string_view content,
+                         Sync sync = Sync::now);
 
 // Like write_file_atomic, but does nothing (returns false) when the file already holds exactly
 // `content`. Returns true when it wrote.
-Result<bool> write_file_if_changed(const std::filesystem::path& file, std::string_view content);
+Result<bool> write_file_if_changed(const std::filesystem::path& file, std::string_view content,
+                                   Sync sync = Sync::now);
+
+// Flushes the filesystem holding `dir` (syncfs): one wait for many Sync::later writes.
+Status sync_filesystem(const std::filesystem::path& dir);
 
 // Reads a whole file; an error names the file and the reason.
 Result<std::string> read_file(const std::filesystem::path& file);
