@@ -24,19 +24,10 @@ using ::testing::HasSubstr;
 constexpr const char* kBillion = "2001-09-09 03:46:40 +0200";
 
 ProjectConfig project_with(std::vector<std::string> remotes) {
-  ProjectConfig p;
-  p.name = "web";
-  p.vcs = "bzr";
-  p.remotes = std::move(remotes);
-  p.base_branches = {"trunk"};
-  return p;
+  return test::project_config("web", "bzr", std::move(remotes));
 }
 
-std::map<std::string, BranchHead> by_branch(const RemoteHeads& r) {
-  std::map<std::string, BranchHead> m;
-  for (const auto& h : r.heads) m[h.branch] = h;
-  return m;
-}
+using test::by_branch;
 
 std::set<std::string> entries(const fs::path& dir) {
   std::set<std::string> out;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "support/support.h"
+#include "vcs_repos.h"
 
 namespace runbot {
 namespace {
@@ -16,19 +17,10 @@ using test::TempDir;
 using ::testing::HasSubstr;
 
 ProjectConfig project_with(std::vector<std::string> remotes) {
-  ProjectConfig p;
-  p.name = "server";
-  p.remotes = std::move(remotes);
-  p.base_branches = {"trunk"};
-  return p;
+  return test::project_config("server", "git", std::move(remotes));
 }
 
-// branch -> head, for one remote.
-std::map<std::string, BranchHead> by_branch(const RemoteHeads& r) {
-  std::map<std::string, BranchHead> m;
-  for (const auto& h : r.heads) m[h.branch] = h;
-  return m;
-}
+using test::by_branch;
 
 int64_t commit_time(const GitRepo& repo, const std::string& rev) {
   return std::stoll(repo.git({"log", "-1", "--format=%ct", rev}));

@@ -21,19 +21,10 @@ using test::TempDir;
 using ::testing::HasSubstr;
 
 ProjectConfig project_with(std::vector<std::string> remotes) {
-  ProjectConfig p;
-  p.name = "addons";
-  p.vcs = "hg";
-  p.remotes = std::move(remotes);
-  p.base_branches = {"trunk"};
-  return p;
+  return test::project_config("addons", "hg", std::move(remotes));
 }
 
-std::map<std::string, BranchHead> by_branch(const RemoteHeads& r) {
-  std::map<std::string, BranchHead> m;
-  for (const auto& h : r.heads) m[h.branch] = h;
-  return m;
-}
+using test::by_branch;
 
 void expect_no_pwned(const fs::path& root) {
   for (const auto& e : fs::recursive_directory_iterator(root))

@@ -7,8 +7,27 @@
 #include <vector>
 
 #include "support/support.h"
+#include "vcs/vcs.h"
 
 namespace runbot::test {
+
+// A project of kind `vcs` named `name` watching `remotes`, base branch trunk.
+inline ProjectConfig project_config(const std::string& name, const std::string& vcs,
+                                    std::vector<std::string> remotes) {
+  ProjectConfig p;
+  p.name = name;
+  p.vcs = vcs;
+  p.remotes = std::move(remotes);
+  p.base_branches = {"trunk"};
+  return p;
+}
+
+// branch -> head, for one remote.
+inline std::map<std::string, BranchHead> by_branch(const RemoteHeads& r) {
+  std::map<std::string, BranchHead> m;
+  for (const auto& h : r.heads) m[h.branch] = h;
+  return m;
+}
 
 // Edits a working tree before a commit (files, modes, symlinks).
 using TreeEdit = std::function<void(const std::filesystem::path& worktree)>;

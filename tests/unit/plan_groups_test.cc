@@ -5,30 +5,16 @@
 #include <random>
 
 #include "plan.h"
+#include "unit/plan_builder.h"
 
 namespace runbot {
 namespace {
 
-constexpr Time kNow = 1'800'000'000;
-constexpr Time kDay = 86400;
+using namespace plan_test;
 
-// A 40-char commit id starting with `prefix`.
-std::string sha(const std::string& prefix) { return prefix + std::string(40 - prefix.size(), '0'); }
-
-struct PlanBuilder {
-  PlanInput in;
-  PlanBuilder() { in.now = kNow; }
-  PlanBuilder& project(const std::string& name, std::vector<std::string> bases = {"trunk"},
-                       bool required = true) {
-    in.projects.push_back(ProjectConfig{name, "git", {"/r/" + name}, std::move(bases), required});
-    return *this;
-  }
-  BranchHead& head(const std::string& project, const std::string& branch, const std::string& rev,
-                   std::string remote = "") {
-    if (remote.empty()) remote = "/r/" + project;
-    in.heads.push_back(BranchHead{project, remote, branch, sha(rev), kNow - kDay, kNow - kDay});
-    return in.heads.back();
-  }
+// These tests default to one base branch, trunk.
+struct GroupsBuilder : PlanBuilder {
+  GroupsBuilder() : PlanBuilder({"trunk"}) {}
 };
 
 const Group& group(const Plan& plan, const std::string& name) {
@@ -82,7 +68,7 @@ TEST(PlanFingerprint, SortedProjectRevPairs) {
 }
 
 TEST(PlanGroups, SameNameAcrossThreeProjects) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server").project("addons").project("web");
   for (auto p : {"server", "addons", "web"}) b.head(p, "trunk", std::string("1") + p[0]);
   b.head("web", "trunk-x", "2a");
@@ -111,7 +97,7 @@ TEST(PlanGroups, SameNameAcrossThreeProjects) {
 }
 
 TEST(PlanGroups, IgnoresUnconfiguredProjectsAndRemotes) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server");
   b.head("server", "trunk", "1");
   b.head("stranger", "from-stranger", "2");
@@ -121,7 +107,7 @@ TEST(PlanGroups, IgnoresUnconfiguredProjectsAndRemotes) {
 }
 
 TEST(PlanGroups, FirstRemoteWinsAndShadowedIsWarned) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server").project("addons");
   b.in.projects[1].remotes = {"/r/addons", "/fork/addons", "/other/addons"};
   b.head("server", "trunk", "1");
@@ -147,7 +133,7 @@ TEST(PlanGroups, FirstRemoteWinsAndShadowedIsWarned) {
 }
 
 TEST(PlanFallback, LongestMatchingBase) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server", {"trunk", "6.0", "saas", "saas-6"});
   b.project("addons", {"trunk", "6.0", "saas", "saas-6"});
   for (auto base : {"trunk", "6.0", "saas", "saas-6"}) {
@@ -176,7 +162,7 @@ TEST(PlanFallback, LongestMatchingBase) {
 }
 
 TEST(PlanFallback, NoMatchingBaseIsWrongMatching) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server", {"trunk", "6.0"}).project("addons", {"6.0", "trunk"});
   for (auto p : {"server", "addons"}) {
     b.head(p, "trunk", "1");
@@ -197,7 +183,7 @@ TEST(PlanFallback, NoMatchingBaseIsWrongMatching) {
 }
 
 TEST(PlanFallback, RequiredProjectWithoutFallbackMakesGroupUnbuildable) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server", {"trunk", "6.0"}).project("addons", {"trunk", "6.0"});
   b.head("server", "trunk", "1");  // server has no 6.0
   b.head("addons", "trunk", "2");
@@ -238,7 +224,7 @@ TEST(PlanFallback, RequiredProjectWithoutFallbackMakesGroupUnbuildable) {
 }
 
 TEST(PlanFallback, OptionalProjectIsOmitted) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server").project("extra", {"trunk"}, /*required=*/false);
   b.head("server", "trunk", "1");
   b.head("server", "trunk-x", "2");
@@ -253,7 +239,7 @@ TEST(PlanFallback, OptionalProjectIsOmitted) {
 }
 
 TEST(PlanAge, OldFeatureGroupIgnoredOldBaseBuilt) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server", {"trunk", "6.0"}).project("addons", {"trunk", "6.0"});
   b.head("server", "6.0", "60").commit_time = kNow - 400 * kDay;  // old base: still built
   b.head("addons", "6.0", "61").commit_time = kNow - 400 * kDay;
@@ -279,7 +265,7 @@ TEST(PlanAge, OldFeatureGroupIgnoredOldBaseBuilt) {
 }
 
 TEST(PlanGroups, KnownGroupWithoutBranchesIsDeleted) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server", {"trunk", "6.0"});
   b.head("server", "trunk", "1");
   b.in.known_groups = {"trunk", "trunk-gone", "6.0", "a-gone"};
@@ -311,7 +297,7 @@ TEST(PlanGroups, HostileNamesAreOpaqueBytes) {
                                          " lead and trail ",
                                          "it's \"quoted\"",
                                          "trunk-; rm -rf /"};
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server").project("addons");
   b.head("server", "trunk", "1");
   b.head("addons", "trunk", "2");
@@ -337,7 +323,7 @@ TEST(PlanGroups, HostileNamesAreOpaqueBytes) {
   EXPECT_EQ(group(plan, "trunk-; rm -rf /").warnings, std::vector<std::string>{});
 
   // A hostile name as a fallback target shows up byte-exact in the warnings.
-  PlanBuilder c;
+  GroupsBuilder c;
   c.project("server", {"$(touch pwned)"}).project("addons", {"$(touch pwned)"});
   c.head("server", "$(touch pwned)", "1");
   c.head("addons", "$(touch pwned)", "2");
@@ -365,7 +351,7 @@ std::string dump(const Plan& plan) {
 }
 
 TEST(PlanDeterminism, ShuffledHeadsGiveTheSamePlan) {
-  PlanBuilder b;
+  GroupsBuilder b;
   b.project("server", {"trunk", "6.0"}).project("addons", {"trunk", "6.0"});
   b.project("web", {"6.0"}, false);
   b.in.projects[1].remotes.push_back("/fork/addons");
