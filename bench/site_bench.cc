@@ -5,6 +5,8 @@
 
 #include "bench_db.h"
 #include "site/site.h"
+#include "site/template.h"
+#include "site/view.h"
 #include "status.h"
 
 namespace runbot::bench {
@@ -21,74 +23,111 @@ SeededState& state20k() {
   return s;
 }
 
-const json& document20k() {
-  static json doc = [] {
-    SeededState& s = state20k();
-    return status_document(s.config, s.paths, *s.db);
-  }();
-  return doc;
-}
-
-void BM_StatusDocument20000(benchmark::State& state) {
+// status.json's text for the whole history, read row by row from the DB (what publish and
+// `status --json` stream).
+void BM_StatusJson20000(benchmark::State& state) {
   SeededState& s = state20k();
-  for (auto _ : state) benchmark::DoNotOptimize(status_document(s.config, s.paths, *s.db));
+  size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = 0;
+    StatusSource source = status_source(s.config, s.paths, *s.db);
+    auto st = write_status_json(source, kNow, [&](std::string_view text) -> Status {
+      bytes += text.size();
+      return {};
+    });
+    if (!st) state.SkipWithError(st.error().message.c_str());
+  }
+  state.counters["MB"] = static_cast<double>(bytes) / 1e6;
 }
-BENCHMARK(BM_StatusDocument20000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StatusJson20000)->Unit(benchmark::kMillisecond);
+
+// Reading the history row by row and building each job's status.json object, nothing else.
+void BM_StatusJobs20000(benchmark::State& state) {
+  SeededState& s = state20k();
+  for (auto _ : state) {
+    StatusSource source = status_source(s.config, s.paths, *s.db);
+    (void)source.for_each_job([](json&& job) {
+      benchmark::DoNotOptimize(job);
+      return Status{};
+    });
+  }
+}
+BENCHMARK(BM_StatusJobs20000)->Unit(benchmark::kMillisecond);
+
+// Rendering every job page in memory (view + mustache), one thread, nothing written.
+void BM_RenderJobPages20000(benchmark::State& state) {
+  SeededState& s = state20k();
+  auto tmpl = load_template("job.html.mustache");
+  if (!tmpl) return state.SkipWithError(tmpl.error().message.c_str());
+  std::vector<json> jobs;
+  StatusSource source = status_source(s.config, s.paths, *s.db);
+  (void)source.for_each_job([&](json&& job) {
+    jobs.push_back(std::move(job));
+    return Status{};
+  });
+  size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = 0;
+    for (const json& job : jobs) bytes += tmpl->render(job_view(s.config, s.paths, job)).size();
+  }
+  state.counters["MB"] = static_cast<double>(bytes) / 1e6;
+}
+BENCHMARK(BM_RenderJobPages20000)->Unit(benchmark::kMillisecond);
 
 // Every page written: what the first tick after `rm -rf www` (or an upgrade) costs.
 void BM_PublishFull20000(benchmark::State& state) {
   SeededState& s = state20k();
-  const json& doc = document20k();
   size_t written = 0;
   for (auto _ : state) {
     state.PauseTiming();
     fs::remove_all(s.paths.www());
     state.ResumeTiming();
-    auto r = publish_site(s.config, s.paths, doc, kNow);
+    auto r = publish_site(s.config, s.paths, status_source(s.config, s.paths, *s.db), kNow);
     if (!r) state.SkipWithError(r.error().message.c_str());
     written = r ? r->written.size() : 0;
   }
   state.counters["written"] = static_cast<double>(written);
 }
-BENCHMARK(BM_PublishFull20000)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_PublishFull20000)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
 
 // Everything rendered and compared, nothing written (a full publish over an intact site,
 // e.g. after a failed publish).
 void BM_PublishFullUnchanged20000(benchmark::State& state) {
   SeededState& s = state20k();
-  const json& doc = document20k();
-  if (auto r = publish_site(s.config, s.paths, doc, kNow); !r)
+  if (auto r = publish_site(s.config, s.paths, status_source(s.config, s.paths, *s.db), kNow); !r)
     state.SkipWithError(r.error().message.c_str());
   size_t written = 0;
   for (auto _ : state) {
-    auto r = publish_site(s.config, s.paths, doc, kNow);
+    auto r = publish_site(s.config, s.paths, status_source(s.config, s.paths, *s.db), kNow);
     written = r ? r->written.size() : 0;
   }
   state.counters["written"] = static_cast<double>(written);
 }
-BENCHMARK(BM_PublishFullUnchanged20000)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_PublishFullUnchanged20000)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
-// One job's result flips each iteration and publish_site gets it as the only changed job:
-// its page, index.html, status.json and its group's badge must be the only files written.
+// One job's result flips in the DB each iteration and publish_site gets it as the only changed
+// job: its page, index.html, status.json and its group's badge must be the only files written.
 void BM_PublishOneJobChanged20000(benchmark::State& state) {
   SeededState& s = state20k();
-  json doc = document20k();
-  if (auto r = publish_site(s.config, s.paths, doc, kNow); !r)
+  if (auto r = publish_site(s.config, s.paths, status_source(s.config, s.paths, *s.db), kNow); !r)
     state.SkipWithError(r.error().message.c_str());
-  json& newest = doc["jobs"][30];  // newest first: a done job near the top
-  std::string original = newest["result"].is_string() ? newest["result"].get<std::string>() : "";
-  std::set<int64_t> dirty{newest["id"].get<int64_t>()};
+  int64_t id = s.db->next_job_id() - 30;  // a done job near the top
+  std::optional<Job> job = s.db->job(id);
+  if (!job || !job->result) return state.SkipWithError("no finished job to flip");
+  JobResult original = *job->result;
+  std::set<int64_t> dirty{id};
   size_t written = 0;
   bool flip = false;
   for (auto _ : state) {
     flip = !flip;
-    newest["result"] = flip ? (original == "ko" ? "ok" : "ko") : original;
-    auto r = publish_site(s.config, s.paths, doc, kNow, &dirty);
+    job->result = flip ? (original == JobResult::ko ? JobResult::ok : JobResult::ko) : original;
+    s.db->update_job(*job);
+    auto r = publish_site(s.config, s.paths, status_source(s.config, s.paths, *s.db), kNow, &dirty);
     written = r ? r->written.size() : 0;
   }
   state.counters["written"] = static_cast<double>(written);
 }
-BENCHMARK(BM_PublishOneJobChanged20000)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_PublishOneJobChanged20000)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
 }  // namespace
 }  // namespace runbot::bench

@@ -120,7 +120,15 @@ int cmd_status(const Paths& paths, bool json) {
   }
   auto db = Db::open(paths.db());
   if (json) {
-    std::cout << status_document(*config, paths, *db).dump(2) << "\n";
+    StatusSource source = status_source(*config, paths, *db);
+    auto printed = write_status_json(source, now(), [](std::string_view text) -> Status {
+      std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
+      return {};
+    });
+    if (!printed) {
+      fmt::print(stderr, "openerp-runbot: {}\n", printed.error().message);
+      return 1;
+    }
   } else {
     std::cout << status_text(*config, paths, *db);
   }

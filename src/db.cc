@@ -127,8 +127,13 @@ constexpr const char* kJobs = "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs ORDER BY 
 constexpr const char* kJobsInStates =  // {} is one '?' per state
     "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE state IN ({}) ORDER BY id";
 constexpr const char* kJobsForPlanning =
-    "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE id IN (SELECT max(id) FROM jobs GROUP BY grp) "
-    "OR state IN ('pending', 'building') ORDER BY id";
+    // One index lookup per group (jobs are only ever created for recorded groups, which are
+    // never deleted) plus the unfinished ones: the cost does not grow with the history.
+    // The build details (the biggest column) are not part of planning.
+    "SELECT id, grp, fingerprint, revisions, reason, manual, pinned, state, result, note, "
+    "created_at, started_at, finished_at, instance_started_at, port, '' FROM jobs WHERE id IN ("
+    "SELECT (SELECT max(id) FROM jobs WHERE grp = g.name) FROM \"groups\" g "
+    "UNION SELECT id FROM jobs WHERE state IN ('pending', 'building')) ORDER BY id";
 constexpr const char* kJobsChangedSince =
     "SELECT id FROM jobs WHERE changed > ? ORDER BY id";
 constexpr const char* kJobsToCollect =
@@ -137,6 +142,9 @@ constexpr const char* kJobsToCollect =
     "WHERE n > ? AND state = 'done' AND pinned = 0 AND collected = 0 ORDER BY id";
 constexpr const char* kMarkCollected = "UPDATE jobs SET collected = 1 WHERE id = ?";
 constexpr const char* kChangeCount = "SELECT next FROM sequence WHERE name = 'change'";
+constexpr const char* kJobsNewestFirst =
+    "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs ORDER BY id DESC";
+constexpr const char* kJobIdsByGroup = "SELECT grp, id FROM jobs ORDER BY id DESC";
 constexpr const char* kJobsOfGroup =
     "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE grp = ? ORDER BY id";
 #undef RUNBOT_JOB_COLUMNS
@@ -531,6 +539,21 @@ std::vector<Job> Db::jobs() {
   const char* p = "reading jobs";
   Query q(statement(sql::kJobs, p), p);
   return read_jobs(q);
+}
+
+void Db::for_each_job_newest_first(const std::function<bool(Job&&)>& each) {
+  const char* p = "reading jobs";
+  Query q(statement(sql::kJobsNewestFirst, p), p);
+  while (q.next())
+    if (!each(read_job(q))) break;
+}
+
+std::map<std::string, std::vector<int64_t>> Db::job_ids_by_group() {
+  const char* p = "reading the jobs of each group";
+  Query q(statement(sql::kJobIdsByGroup, p), p);
+  std::map<std::string, std::vector<int64_t>> out;
+  while (q.next()) out[q.text(0)].push_back(q.i64(1));
+  return out;
 }
 
 std::vector<Job> Db::jobs_in_states(const std::vector<JobState>& states) {

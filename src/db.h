@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -93,6 +95,11 @@ class Db {
   void update_job(const Job& job);  // every field but id
   std::optional<Job> job(int64_t id);
   std::vector<Job> jobs();  // all, id ascending
+  // Calls `each` with every job, newest first, one row at a time (the history is not held in
+  // memory), until it returns false. `each` must not write to the DB.
+  void for_each_job_newest_first(const std::function<bool(Job&&)>& each);
+  // Every group's job ids, newest first.
+  std::map<std::string, std::vector<int64_t>> job_ids_by_group();
   std::vector<Job> jobs_in_states(const std::vector<JobState>& states);
   std::vector<Job> jobs_of_group(const std::string& group);  // id ascending
   // The newest job of each group plus every pending or building one: what planning reads.

@@ -23,6 +23,7 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
   auto published = db.meta(kPublishedKey);
   std::error_code ec;
   bool complete = published && std::filesystem::exists(paths.www() / "status.json", ec) &&
+                  std::filesystem::exists(paths.www() / "job", ec) &&
                   std::filesystem::exists(paths.nginx() / "runbot.conf", ec);
   if (complete && *published == std::to_string(change)) return out;
 
@@ -31,7 +32,7 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
     auto ids = db.jobs_changed_since(std::stoll(*published) - 1);
     dirty.emplace(ids.begin(), ids.end());
   }
-  auto site = publish_site(config, paths, status_document(config, paths, db), now,
+  auto site = publish_site(config, paths, status_source(config, paths, db), now,
                            dirty ? &*dirty : nullptr);
   if (site)
     out.written = site->written;

@@ -84,33 +84,104 @@ json read_job_details(const Paths& paths, int64_t id) {
   return {{"steps", steps}, {"coverage", coverage}, {"artifacts", artifacts}};
 }
 
-json status_document(const Config& config, const Paths& paths, Db& db) {
-  std::vector<Job> jobs = db.jobs();
-  std::map<std::string, std::vector<int64_t>> by_group;
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) by_group[it->group].push_back(it->id);
-
-  json groups = json::array();
-  for (const GroupRecord& g : ordered_groups(config, db.groups()))
-    groups.push_back({{"name", g.name},
-                      {"base", g.base},
-                      {"is_base", g.is_base},
-                      {"deleted", g.deleted},
-                      {"warnings", g.warnings},
-                      {"last_activity", time_json(g.last_activity)},
-                      {"jobs", by_group[g.name]}});
-  json job_list = json::array();
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it)
-    job_list.push_back(job_json(config, paths, *it));
-  json remotes = json::array();
+StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
+  StatusSource source;
+  source.next_job_id = db.next_job_id();
+  auto ids = db.job_ids_by_group();
+  for (const GroupRecord& g : ordered_groups(config, db.groups())) {
+    auto it = ids.find(g.name);
+    source.groups.push_back({{"name", g.name},
+                             {"base", g.base},
+                             {"is_base", g.is_base},
+                             {"deleted", g.deleted},
+                             {"warnings", g.warnings},
+                             {"last_activity", time_json(g.last_activity)},
+                             {"jobs", it == ids.end() ? json::array() : json(it->second)}});
+  }
   for (const RemoteStatus& r : db.remote_statuses())
     // No fetch time here: it changes every tick, and an idle tick must rewrite nothing.
-    remotes.push_back({{"project", r.project}, {"remote", r.remote}, {"ok", r.ok},
-                       {"message", r.message}});
+    source.remotes.push_back(
+        {{"project", r.project}, {"remote", r.remote}, {"ok", r.ok}, {"message", r.message}});
+  source.for_each_job = [&config, &paths, &db](const StatusSource::JobCallback& each) {
+    Status status;
+    db.for_each_job_newest_first([&](Job&& job) {
+      status = each(job_json(config, paths, job));
+      return status.ok();
+    });
+    return status;
+  };
+  return source;
+}
+
+Result<StatusSource> status_source(json document) {
+  if (!document.is_object()) return Error{"status document is not a JSON object"};
+  StatusSource source;
+  auto part = [&](const char* key, json fallback) {
+    auto it = document.find(key);
+    return it != document.end() && it->type() == fallback.type() ? std::move(*it) : fallback;
+  };
+  auto next = document.find("next_job_id");
+  if (next != document.end() && next->is_number_integer()) source.next_job_id = *next;
+  source.groups = part("groups", json::array());
+  source.remotes = part("remotes", json::array());
+  auto jobs = std::make_shared<json>(part("jobs", json::array()));
+  source.for_each_job = [jobs](const StatusSource::JobCallback& each) -> Status {
+    for (const json& job : *jobs)
+      if (auto st = each(json(job)); !st) return st;
+    return {};
+  };
+  return source;
+}
+
+namespace {
+// Invalid UTF-8 (branch names are bytes) is replaced rather than refused.
+std::string compact(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+}  // namespace
+
+Status StatusJsonWriter::begin(Time updated_at, const json& next_job_id, const json& groups) {
+  std::string text = fmt::format(R"({{"version": 1, "updated_at": "{}", "next_job_id": {},)",
+                                 iso8601(updated_at), compact(next_job_id));
+  text += "\n \"groups\": [";
+  bool first = true;
+  for (const json& g : groups) {
+    text += first ? "\n  " : ",\n  ";
+    text += compact(g);
+    first = false;
+  }
+  text += "],\n \"jobs\": [";
+  return sink_(text);
+}
+
+Status StatusJsonWriter::job(const json& job) {
+  std::string text = first_job_ ? "\n  " : ",\n  ";
+  first_job_ = false;
+  text += compact(job);
+  return sink_(text);
+}
+
+Status StatusJsonWriter::end(const json& remotes) {
+  return sink_(fmt::format("],\n \"remotes\": {}}}\n", compact(remotes)));
+}
+
+Status write_status_json(StatusSource& source, Time now, const StatusJsonWriter::Sink& sink) {
+  StatusJsonWriter writer(sink);
+  if (auto st = writer.begin(now, source.next_job_id, source.groups); !st) return st;
+  if (auto st = source.for_each_job([&](json&& job) { return writer.job(job); }); !st) return st;
+  return writer.end(source.remotes);
+}
+
+json status_document(const Config& config, const Paths& paths, Db& db) {
+  StatusSource source = status_source(config, paths, db);
+  json jobs = json::array();
+  (void)source.for_each_job([&](json&& job) {
+    jobs.push_back(std::move(job));
+    return Status{};
+  });
   return {{"version", 1},
-          {"next_job_id", db.next_job_id()},
-          {"groups", groups},
-          {"jobs", job_list},
-          {"remotes", remotes}};
+          {"next_job_id", source.next_job_id},
+          {"groups", std::move(source.groups)},
+          {"jobs", std::move(jobs)},
+          {"remotes", std::move(source.remotes)}};
 }
 
 std::string status_text(const Config& config, const Paths& paths, Db& db) {

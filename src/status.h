@@ -1,12 +1,15 @@
 // What the runbot knows, as SPEC's status.json document and as `status` text.
 #pragma once
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "config.h"
 #include "db.h"
 #include "util/paths.h"
+#include "util/result.h"
 
 namespace runbot {
 
@@ -14,7 +17,47 @@ namespace runbot {
 // its markers. The reaper stores them in the job's row when the build is over.
 nlohmann::json read_job_details(const Paths& paths, int64_t id);
 
-// The status.json document (SPEC "Site"), without "updated_at" (the publisher sets it).
+// The status.json document (SPEC "Site") in parts, so that it can be published without
+// holding the whole history in memory: the small parts as JSON, the jobs as a stream.
+struct StatusSource {
+  using JobCallback = std::function<Status(nlohmann::json&& job)>;
+  nlohmann::json next_job_id;                        // an integer, or null
+  nlohmann::json groups = nlohmann::json::array();   // "jobs": their ids, newest first
+  nlohmann::json remotes = nlohmann::json::array();
+  // Calls `each` with every job object, newest first; stops at, and returns, the first error.
+  std::function<Status(const JobCallback& each)> for_each_job;
+};
+
+// The document of what `db` holds; its jobs are read from `db` (which must outlive it) row by
+// row when for_each_job is called.
+StatusSource status_source(const Config& config, const Paths& paths, Db& db);
+
+// A whole status document as a source (tests, and documents built in memory). Anything but
+// an object is an error.
+Result<StatusSource> status_source(nlohmann::json document);
+
+// Writes status.json's text piece by piece: begin(), job() for each job, end(). One job per
+// line; "updated_at" always sits at kUpdatedAtOffset, so two texts can be compared without it.
+class StatusJsonWriter {
+ public:
+  using Sink = std::function<Status(std::string_view)>;
+  static constexpr size_t kUpdatedAtOffset = 30;  // after {"version": 1, "updated_at": "
+  static constexpr size_t kUpdatedAtSize = 20;    // 2026-11-24T12:00:00Z
+
+  explicit StatusJsonWriter(Sink sink) : sink_(std::move(sink)) {}
+  Status begin(Time updated_at, const nlohmann::json& next_job_id, const nlohmann::json& groups);
+  Status job(const nlohmann::json& job);
+  Status end(const nlohmann::json& remotes);
+
+ private:
+  Sink sink_;
+  bool first_job_ = true;
+};
+
+// Writes the whole document (updated_at = `now`) through `sink`: what `status --json` prints.
+Status write_status_json(StatusSource& source, Time now, const StatusJsonWriter::Sink& sink);
+
+// The whole document in memory, without "updated_at" (tests and benchmarks).
 nlohmann::json status_document(const Config& config, const Paths& paths, Db& db);
 
 // Human summary: groups, jobs, instances, remote warnings.

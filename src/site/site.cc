@@ -2,10 +2,15 @@
 
 #include <fmt/format.h>
 
-#include <map>
+#include <algorithm>
+#include <cstring>
+#include <fstream>
 #include <set>
+#include <unordered_map>
+#include <vector>
 
 #include "site/names.h"
+#include "site/page_writer.h"
 #include "site/template.h"
 #include "site/view.h"
 #include "util/atomic_file.h"
@@ -18,55 +23,53 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Invalid UTF-8 (branch names are bytes) is replaced rather than refused.
-std::string dump_json(const json& j) {
-  return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+// The newest finished result a job can give its group's badge, or "".
+std::string finished_result(const json& job) {
+  auto it = job.find("result");
+  if (it == job.end() || !it->is_string()) return "";
+  const std::string& r = it->get_ref<const std::string&>();
+  return r == "ok" || r == "warn" || r == "ko" || r == "killed" ? r : "";
 }
 
-constexpr std::string_view kUpdatedAtKey = "\n \"updated_at\": \"";
-
-// Where the value of the top-level "updated_at" starts in a status.json written by dump_json
-// (top-level keys are the only ones indented by one space), or npos.
-size_t updated_at_pos(const std::string& text) {
-  size_t pos = text.find(kUpdatedAtKey);
-  return pos == std::string::npos ? pos : pos + kUpdatedAtKey.size();
-}
-
-// status.json's text: "updated_at" stays what `old_text` says when nothing else changed, else
-// becomes `now`. Found by text, not by parsing the old document (it can be tens of MB).
-std::string status_text(json& doc, const std::string& old_text, Time now) {
-  std::string stamp = iso8601(now);
-  size_t old_pos = updated_at_pos(old_text);
-  size_t old_end = old_pos == std::string::npos ? old_pos : old_text.find('"', old_pos);
-  if (old_end == std::string::npos) {
-    doc["updated_at"] = stamp;
-    return dump_json(doc);
+// Whether two status.json texts are equal apart from their "updated_at" value.
+bool same_apart_from_stamp(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  auto size_a = fs::file_size(a, ec);
+  if (ec) return false;
+  auto size_b = fs::file_size(b, ec);
+  if (ec || size_a != size_b) return false;
+  std::ifstream in_a(a, std::ios::binary), in_b(b, std::ios::binary);
+  std::vector<char> buf_a(1 << 16), buf_b(1 << 16);
+  constexpr size_t kFrom = StatusJsonWriter::kUpdatedAtOffset;
+  constexpr size_t kTo = kFrom + StatusJsonWriter::kUpdatedAtSize;
+  for (size_t offset = 0; in_a && in_b;) {
+    in_a.read(buf_a.data(), static_cast<std::streamsize>(buf_a.size()));
+    in_b.read(buf_b.data(), static_cast<std::streamsize>(buf_b.size()));
+    auto n = static_cast<size_t>(in_a.gcount());
+    if (n != static_cast<size_t>(in_b.gcount())) return false;
+    for (size_t i = std::max(offset, kFrom); i < std::min(offset + n, kTo); ++i)
+      buf_a[i - offset] = buf_b[i - offset] = 0;
+    if (std::memcmp(buf_a.data(), buf_b.data(), n) != 0) return false;
+    offset += n;
   }
-  std::string old_stamp = old_text.substr(old_pos, old_end - old_pos);
-  doc["updated_at"] = old_stamp;
-  std::string text = dump_json(doc);
-  if (text == old_text) return text;
-  doc["updated_at"] = stamp;
-  size_t pos = updated_at_pos(text);
-  if (old_stamp.size() != stamp.size() || pos == std::string::npos) return dump_json(doc);
-  text.replace(pos, stamp.size(), stamp);  // same length: no second dump of the document
-  return text;
+  return !in_a.bad() && !in_b.bad();
 }
 
-// The newest job of the group with a build result, or "".
-std::string newest_finished_result(const json& group, const std::map<int64_t, const json*>& jobs) {
-  if (!group.contains("jobs") || !group["jobs"].is_array()) return "";
-  for (const json& id : group["jobs"]) {
-    if (!id.is_number_integer()) continue;
-    auto it = jobs.find(id.get<int64_t>());
-    if (it == jobs.end()) continue;
-    const json& result = (*it->second).contains("result") ? (*it->second)["result"] : json();
-    if (!result.is_string()) continue;
-    std::string r = result.get<std::string>();
-    if (r == "ok" || r == "warn" || r == "ko" || r == "killed") return r;
-  }
-  return "";
+// True when `dir` is missing or holds nothing.
+bool empty_or_missing(const fs::path& dir) {
+  std::error_code ec;
+  return !fs::exists(dir, ec) || fs::is_empty(dir, ec);
 }
+
+// What reading the jobs collects for one group: its newest cells, badge result and job count.
+struct GroupSlot {
+  std::string stem;
+  std::vector<std::pair<size_t, std::string>> cells;  // (position in the group, HTML)
+  size_t jobs = 0;
+  size_t result_pos = SIZE_MAX;
+  std::string result;
+  bool dirty = false;
+};
 
 class SiteWriter {
  public:
@@ -104,78 +107,142 @@ class SiteWriter {
 
 }  // namespace
 
-Result<PublishResult> publish_site(const Config& config, const Paths& paths, json status,
+Result<PublishResult> publish_site(const Config& config, const Paths& paths, StatusSource source,
                                    Time now, const std::set<int64_t>* only_jobs) {
-  if (!status.is_object()) return Error{"status document is not a JSON object"};
+  if (!source.for_each_job) return Error{"status source has no jobs"};
   fs::path www = paths.www();
-  for (const fs::path& dir : {www, www / "job", www / "badge"}) {
+  for (const fs::path& dir : {www, www / "badge"}) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
   }
   auto index_tmpl = load_template("index.html.mustache");
   if (!index_tmpl) return index_tmpl.error();
-  auto job_tmpl = load_template("job.html.mustache");
-  if (!job_tmpl) return job_tmpl.error();
+  auto cell_tmpl = load_template("job_cell.html.mustache");
+  if (!cell_tmpl) return cell_tmpl.error();
   auto css = read_file(share_dir() / "www" / "style.css");
   if (!css) return Error{fmt::format("site stylesheet missing: {}", css.error().message)};
   auto script = read_file(share_dir() / "www" / "age.js");
   if (!script) return Error{fmt::format("site script missing: {}", script.error().message)};
 
-  json doc = std::move(status);
-  doc.erase("updated_at");
-  if (!doc.contains("jobs") || !doc["jobs"].is_array()) doc["jobs"] = json::array();
-  if (!doc.contains("groups") || !doc["groups"].is_array()) doc["groups"] = json::array();
-  std::map<int64_t, const json*> jobs;
-  for (const json& j : doc["jobs"])
-    if (j.is_object() && j.contains("id") && j["id"].is_number_integer())
-      jobs[j["id"].get<int64_t>()] = &j;
-
-  std::map<std::string, std::string> badges;  // stem -> result
-  for (json& g : doc["groups"]) {
+  json& groups = source.groups;
+  if (!groups.is_array()) groups = json::array();
+  std::vector<GroupSlot> slots(groups.size());
+  std::unordered_map<int64_t, std::pair<size_t, size_t>> place;  // job -> (group, position)
+  for (size_t i = 0; i < groups.size(); ++i) {
+    json& g = groups[i];
     if (!g.is_object()) continue;
-    std::string name =
-        g.contains("name") && g["name"].is_string() ? g["name"].get<std::string>() : "";
-    std::string stem = badge_stem(name);
-    g["badge"] = fmt::format("badge/{}.svg", stem);
-    badges[stem] = newest_finished_result(g, jobs);
+    auto name = g.find("name");
+    slots[i].stem = badge_stem(name != g.end() && name->is_string() ? name->get<std::string>() : "");
+    g["badge"] = fmt::format("badge/{}.svg", slots[i].stem);
+    auto ids = g.find("jobs");
+    if (ids == g.end() || !ids->is_array()) continue;
+    for (size_t pos = 0; pos < ids->size(); ++pos)
+      if ((*ids)[pos].is_number_integer()) place.try_emplace((*ids)[pos].get<int64_t>(), i, pos);
   }
-  auto old_status = read_file(www / "status.json");
-  std::string status_json = status_text(doc, old_status ? *old_status : std::string(), now);
-  old_status = std::string();  // release it before rendering
+
+  // Pages: into a staging folder when there is no site yet, else compared one by one.
+  fs::path job_dir = www / "job";
+  fs::path staging = www / ".job.new";
+  bool fresh = !only_jobs && empty_or_missing(job_dir);
+  {
+    std::error_code ec;
+    if (fresh) fs::remove_all(staging, ec);
+    fs::create_directories(fresh ? staging : job_dir, ec);
+    if (ec) return Error{fmt::format("cannot create {}: {}", job_dir.string(), ec.message())};
+  }
+  auto pages = PageWriter::start(config, paths, fresh ? staging : job_dir,
+                                 fresh ? PageWriter::Mode::fresh : PageWriter::Mode::compare,
+                                 only_jobs ? 0 : 2);
+  if (!pages) return pages.error();
+  auto status_file = StreamedFile::create(www / "status.json");
+  if (!status_file) return status_file.error();
+  StatusJsonWriter status_writer([&](std::string_view text) { return (*status_file)->write(text); });
+  if (auto st = status_writer.begin(now, source.next_job_id, groups); !st) return st.error();
+
+  size_t shown = static_cast<size_t>(std::max(config.runbot.keep_per_group, 5));
+  std::vector<int64_t> listed;  // every page, for pruning after a compared full publish
+  Status streamed = source.for_each_job([&](json&& job) -> Status {
+    if (auto st = status_writer.job(job); !st) return st;
+    auto id_field = job.is_object() ? job.find("id") : job.end();
+    if (id_field == job.end() || !id_field->is_number_integer()) return {};
+    int64_t id = id_field->get<int64_t>();
+    bool dirty = !only_jobs || only_jobs->count(id);
+    if (!only_jobs && !fresh) listed.push_back(id);
+    if (auto it = place.find(id); it != place.end()) {
+      auto [index, pos] = it->second;
+      GroupSlot& slot = slots[index];
+      ++slot.jobs;
+      slot.dirty = slot.dirty || dirty;
+      if (std::string r = finished_result(job); !r.empty() && pos < slot.result_pos) {
+        slot.result_pos = pos;
+        slot.result = r;
+      }
+      if (pos < shown) slot.cells.emplace_back(pos, cell_tmpl->render(cell_view(config, paths, job)));
+    }
+    if (dirty) (*pages)->add(id, std::move(job));
+    return {};
+  });
+  auto written_pages = (*pages)->finish();
+  if (!streamed) return streamed.error();
+  if (!written_pages) return written_pages.error();
+  if (auto st = status_writer.end(source.remotes); !st) return st.error();
 
   SiteWriter site(www);
   if (auto st = site.write("style.css", *css); !st) return st.error();
   if (auto st = site.write("age.js", *script); !st) return st.error();
-  std::set<std::string> pages;
-  std::set<std::string> dirty_groups;
-  for (const auto& [id, job] : jobs) {
-    if (only_jobs && !only_jobs->count(id)) continue;
-    if (only_jobs && job->contains("group") && (*job)["group"].is_string())
-      dirty_groups.insert(badge_stem((*job)["group"].get<std::string>()));
-    json view = job_view(config, paths, *job);
-    std::string page = std::to_string(id);
-    if (auto st = site.write("job/" + page + ".html", job_tmpl->render(view)); !st)
-      return st.error();
-    pages.insert(page);
-  }
+  site.out.written.insert(site.out.written.end(), written_pages->begin(), written_pages->end());
   std::set<std::string> stems;
-  for (const auto& [stem, result] : badges) {
-    if (only_jobs && !dirty_groups.count(stem)) continue;
-    if (auto st = site.write("badge/" + stem + ".svg", render_badge(result)); !st)
+  std::vector<IndexCells> cells(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    GroupSlot& slot = slots[i];
+    std::sort(slot.cells.begin(), slot.cells.end());
+    for (const auto& cell : slot.cells) cells[i].html += cell.second;
+    cells[i].hidden = slot.jobs > slot.cells.size() ? slot.jobs - slot.cells.size() : 0;
+    if (slot.stem.empty()) continue;
+    stems.insert(slot.stem);
+    if (only_jobs && !slot.dirty) continue;
+    if (auto st = site.write("badge/" + slot.stem + ".svg", render_badge(slot.result)); !st)
       return st.error();
-    stems.insert(stem);
   }
-  json index = index_view(config, paths, doc);
+  slots.clear();
+  json index = index_view(config, source.next_job_id, groups, cells, source.remotes);
   if (auto st = site.write("index.html", index_tmpl->render(index)); !st) return st.error();
-  if (auto st = site.write("status.json", status_json); !st) return st.error();
+
+  if (fresh) {
+    // The staged pages reach the disk before they replace the (empty) job/ folder.
+    if (auto st = sync_filesystem(staging); !st) return st.error();
+    std::error_code ec;
+    fs::remove(job_dir, ec);
+    fs::rename(staging, job_dir, ec);
+    if (ec) return Error{fmt::format("cannot move {} to {}: {}", staging.string(),
+                                     job_dir.string(), ec.message())};
+  }
+  if (auto st = (*status_file)->flush(); !st) return st.error();
+  if (same_apart_from_stamp((*status_file)->temp_path(), www / "status.json")) {
+    (*status_file)->discard();  // keeps the old "updated_at": nothing else changed
+  } else {
+    if (auto st = (*status_file)->commit(Sync::later); !st) return st.error();
+    site.out.written.push_back("status.json");
+  }
   // What was written reaches the disk before the caller records this publish as done.
   if (!site.out.written.empty())
     if (auto st = sync_filesystem(www); !st) return st.error();
   if (only_jobs) return std::move(site.out);  // pruning lists every page: full publishes only
-  if (auto st = site.prune("job", ".html", pages); !st) return st.error();
+  if (!fresh) {
+    std::set<std::string> keep;
+    for (int64_t id : listed) keep.insert(std::to_string(id));
+    if (auto st = site.prune("job", ".html", keep); !st) return st.error();
+  }
   if (auto st = site.prune("badge", ".svg", stems); !st) return st.error();
   return std::move(site.out);
+}
+
+Result<PublishResult> publish_site(const Config& config, const Paths& paths, json status,
+                                   Time now, const std::set<int64_t>* only_jobs) {
+  auto source = status_source(std::move(status));
+  if (!source) return source.error();
+  return publish_site(config, paths, std::move(*source), now, only_jobs);
 }
 
 }  // namespace runbot

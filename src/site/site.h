@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "status.h"
 #include "util/paths.h"
 #include "util/result.h"
 
@@ -19,10 +20,16 @@ struct PublishResult {
   std::vector<std::string> removed;  // stale job pages and badges, relative to www/
 };
 
-// Writes the site for `status` (status_document()'s JSON) into paths.www(). status.json gets
-// "updated_at" = `now` only when the rest of its content changed, and each group a "badge"
-// path. An idle publish writes nothing. With `only_jobs`, only those jobs' pages and their
+// Writes the site for `source` into paths.www(), reading its jobs once, newest first, without
+// holding them all. status.json gets "updated_at" = `now` only when the rest of its content
+// changed. An idle publish writes nothing. With `only_jobs`, only those jobs' pages and their
 // groups' badges are rendered (plus index.html and status.json), and nothing is pruned.
+// Without it every page is rendered; into an empty site they are written into a staging
+// folder that replaces job/ whole, so a crash never leaves a half-written page.
+Result<PublishResult> publish_site(const Config& config, const Paths& paths, StatusSource source,
+                                   Time now, const std::set<int64_t>* only_jobs = nullptr);
+
+// The same for a whole status document (status_document()'s shape); not an object = error.
 Result<PublishResult> publish_site(const Config& config, const Paths& paths,
                                    nlohmann::json status, Time now,
                                    const std::set<int64_t>* only_jobs = nullptr);

@@ -176,57 +176,46 @@ json job_view(const Config& config, const Paths& paths, const json& job) {
           {"connect", connect ? json(url) : json(nullptr)}};
 }
 
-json index_view(const Config& config, const Paths& paths, const json& status) {
-  std::map<int64_t, const json*> jobs;
-  if (const json& list = field(status, "jobs"); list.is_array())
-    for (const json& j : list)
-      if (auto id = integer(j, "id")) jobs[*id] = &j;
+json cell_view(const Config& config, const Paths& paths, const json& job) {
+  json cell = job_view(config, paths, job);
+  // Ages are shown by the page's script from the absolute time, so the HTML stays the same
+  // while nothing changes (an idle tick rewrites nothing).
+  auto created = time_field(job, "created_at");
+  cell["age"] = created ? json(short_time(*created)) : json(nullptr);
+  if (text(job, "state") == "building") cell["building_since"] = opt_text(job, "started_at");
+  return cell;
+}
 
-  size_t shown = static_cast<size_t>(std::max(config.runbot.keep_per_group, 5));
-  json groups = json::array();
-  const json& group_list = field(status, "groups");
-  for (const json& g : group_list.is_array() ? group_list : json::array()) {
-    json cells = json::array();
-    size_t total = 0;
-    for (const json& id : field(g, "jobs").is_array() ? field(g, "jobs") : json::array()) {
-      auto it = id.is_number_integer() ? jobs.find(id.get<int64_t>()) : jobs.end();
-      if (it == jobs.end()) continue;
-      if (++total > shown) continue;
-      const json& job = *it->second;
-      json cell = job_view(config, paths, job);
-      // Ages are shown by the page's script from the absolute time, so the HTML stays the
-      // same while nothing changes (an idle tick rewrites nothing).
-      auto created = time_field(job, "created_at");
-      cell["age"] = created ? json(short_time(*created)) : json(nullptr);
-      if (text(job, "state") == "building")
-        cell["building_since"] = opt_text(job, "started_at");
-      cells.push_back(std::move(cell));
-    }
+json index_view(const Config& config, const json& next_job_id, const json& groups,
+                const std::vector<IndexCells>& cells, const json& remote_list) {
+  json out_groups = json::array();
+  size_t i = 0;
+  for (const json& g : groups.is_array() ? groups : json::array()) {
+    const IndexCells* c = i < cells.size() ? &cells[i] : nullptr;
+    ++i;
     std::string name = text(g, "name");
     std::string base = text(g, "base");
     json warnings = field(g, "warnings").is_array() ? field(g, "warnings") : json::array();
-    groups.push_back({{"name", name},
-                      {"base", base.empty() || base == name ? json(nullptr) : json(base)},
-                      {"is_base", flag(g, "is_base")},
-                      {"deleted", flag(g, "deleted")},
-                      {"warnings", warnings},
-                      {"badge", opt_text(g, "badge")},
-                      {"jobs", cells},
-                      {"hidden", total > shown ? json(total - shown) : json(nullptr)}});
+    out_groups.push_back({{"name", name},
+                          {"base", base.empty() || base == name ? json(nullptr) : json(base)},
+                          {"is_base", flag(g, "is_base")},
+                          {"deleted", flag(g, "deleted")},
+                          {"warnings", warnings},
+                          {"badge", opt_text(g, "badge")},
+                          {"cells", c ? c->html : ""},
+                          {"has_jobs", c && !c->html.empty()},
+                          {"hidden", c && c->hidden ? json(c->hidden) : json(nullptr)}});
   }
   json remotes = json::array();
-  if (const json& list = field(status, "remotes"); list.is_array())
-    for (const json& r : list)
-      if (field(r, "ok").is_boolean() && !flag(r, "ok"))
-        remotes.push_back({{"project", text(r, "project")},
-                           {"remote", text(r, "remote")},
-                           {"message", text(r, "message")}});
-  auto next = integer(status, "next_job_id");
-  return {{"updated_at", opt_text(status, "updated_at")},
-          {"next_job_id", next ? json(*next) : json(nullptr)},
+  for (const json& r : remote_list.is_array() ? remote_list : json::array())
+    if (field(r, "ok").is_boolean() && !flag(r, "ok"))
+      remotes.push_back({{"project", text(r, "project")},
+                         {"remote", text(r, "remote")},
+                         {"message", text(r, "message")}});
+  return {{"next_job_id", next_job_id.is_number_integer() ? next_job_id : json(nullptr)},
           {"domain", config.runbot.domain},
-          {"groups", groups},
-          {"has_groups", !groups.empty()},
+          {"groups", out_groups},
+          {"has_groups", !out_groups.empty()},
           {"remote_warnings", remotes}};
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config.h"
 #include "model.h"
@@ -27,8 +28,20 @@ std::string job_class(const nlohmann::json& job);
 // Connect). Nothing in it depends on the clock, so an unchanged job keeps its page.
 nlohmann::json job_view(const Config& config, const Paths& paths, const nlohmann::json& job);
 
-// The index's data: groups in document order, each with its newest jobs as cells, its
-// warnings and badge. `status` is the document as published. Clock-independent.
-nlohmann::json index_view(const Config& config, const Paths& paths, const nlohmann::json& status);
+// An index cell's data: job_view() plus the absolute age and building time.
+nlohmann::json cell_view(const Config& config, const Paths& paths, const nlohmann::json& job);
+
+// One group's part of the index: its newest jobs' cells, already rendered, and how many older
+// jobs are not shown.
+struct IndexCells {
+  std::string html;
+  size_t hidden = 0;
+};
+
+// The index's data: `groups` (status.json's, each with a "badge") in order, `cells[i]` for
+// groups[i], and the remotes whose fetch failed. Clock-independent.
+nlohmann::json index_view(const Config& config, const nlohmann::json& next_job_id,
+                          const nlohmann::json& groups, const std::vector<IndexCells>& cells,
+                          const nlohmann::json& remotes);
 
 }  // namespace runbot

@@ -58,6 +58,82 @@ Result<bool> write_file_if_changed(const fs::path& file, std::string_view conten
   return true;
 }
 
+namespace {
+
+Status write_all(int fd, std::string_view data, const fs::path& shown) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error{fmt::format("cannot write {}: {}", shown.string(), strerror(errno))};
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+constexpr size_t kStreamBuffer = 256 * 1024;
+
+}  // namespace
+
+Result<std::unique_ptr<StreamedFile>> StreamedFile::create(const fs::path& file) {
+  fs::path tmp = file;
+  tmp += fmt::format(".tmp.{}", getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{fmt::format("cannot write {}: {}", tmp.string(), strerror(errno))};
+  return std::unique_ptr<StreamedFile>(new StreamedFile(file, tmp, fd));
+}
+
+StreamedFile::StreamedFile(fs::path file, fs::path temp, int fd)
+    : file_(std::move(file)), temp_(std::move(temp)), fd_(fd) {
+  buffer_.reserve(kStreamBuffer);
+}
+
+StreamedFile::~StreamedFile() { discard(); }
+
+Status StreamedFile::write(std::string_view data) {
+  if (fd_ < 0) return Error{fmt::format("{} is already closed", file_.string())};
+  if (buffer_.size() + data.size() > kStreamBuffer) {
+    if (auto st = flush(); !st) return st;
+    if (data.size() > kStreamBuffer) return write_all(fd_, data, file_);
+  }
+  buffer_.append(data);
+  return {};
+}
+
+Status StreamedFile::flush() {
+  if (fd_ < 0) return Error{fmt::format("{} is already closed", file_.string())};
+  auto st = write_all(fd_, buffer_, file_);
+  buffer_.clear();
+  return st;
+}
+
+Status StreamedFile::commit(Sync sync) {
+  if (auto st = flush(); !st) return st;
+  if ((sync == Sync::now && ::fsync(fd_) != 0) || ::close(fd_) != 0) {
+    int e = errno;
+    fd_ = -1;
+    discard();
+    return Error{fmt::format("cannot write {}: {}", file_.string(), strerror(e))};
+  }
+  fd_ = -1;
+  if (::rename(temp_.c_str(), file_.c_str()) != 0) {
+    int e = errno;
+    discard();
+    return Error{
+        fmt::format("cannot rename {} to {}: {}", temp_.string(), file_.string(), strerror(e))};
+  }
+  temp_.clear();
+  return {};
+}
+
+void StreamedFile::discard() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+  temp_.clear();
+}
+
 Status sync_filesystem(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Error{fmt::format("cannot open {}: {}", dir.string(), strerror(errno))};

@@ -1,6 +1,7 @@
 // Durable file writes: write to a temp file in the same folder, fsync, rename.
 #pragma once
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,31 @@ Status write_file_atomic(const std::filesystem::path& file, std::string_view con
 // `content`. Returns true when it wrote.
 Result<bool> write_file_if_changed(const std::filesystem::path& file, std::string_view content,
                                    Sync sync = Sync::now);
+
+// A file written piece by piece (buffered) into a temp file beside it. commit() moves it into
+// place; destroying it uncommitted removes the temp file, so the old file stays whole.
+class StreamedFile {
+ public:
+  static Result<std::unique_ptr<StreamedFile>> create(const std::filesystem::path& file);
+  ~StreamedFile();
+  StreamedFile(const StreamedFile&) = delete;
+  StreamedFile& operator=(const StreamedFile&) = delete;
+
+  Status write(std::string_view data);
+  // Writes out the buffer: the temp file then holds everything written so far.
+  Status flush();
+  // Flushes, syncs (per `sync`) and renames the temp file over the target.
+  Status commit(Sync sync);
+  // Removes the temp file; the target is left as it was.
+  void discard();
+  const std::filesystem::path& temp_path() const { return temp_; }
+
+ private:
+  StreamedFile(std::filesystem::path file, std::filesystem::path temp, int fd);
+  std::filesystem::path file_, temp_;
+  int fd_;
+  std::string buffer_;
+};
 
 // Flushes the filesystem holding `dir` (syncfs): one wait for many Sync::later writes.
 Status sync_filesystem(const std::filesystem::path& dir);
