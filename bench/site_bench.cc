@@ -103,7 +103,10 @@ void BM_PublishFullUnchanged20000(benchmark::State& state) {
   }
   state.counters["written"] = static_cast<double>(written);
 }
-BENCHMARK(BM_PublishFullUnchanged20000)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK(BM_PublishFullUnchanged20000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->UseRealTime();
 
 // One job's result flips in the DB each iteration and publish_site gets it as the only changed
 // job: its page, index.html, status.json and its group's badge must be the only files written.
@@ -127,7 +130,10 @@ void BM_PublishOneJobChanged20000(benchmark::State& state) {
   }
   state.counters["written"] = static_cast<double>(written);
 }
-BENCHMARK(BM_PublishOneJobChanged20000)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK(BM_PublishOneJobChanged20000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace runbot::bench

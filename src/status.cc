@@ -1,9 +1,9 @@
 #include "status.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "job/job_file.h"
 #include "util/clock.h"
@@ -20,8 +20,8 @@ json time_json(Time t) { return t ? json(iso8601(t)) : json(nullptr); }
 json job_json(const Config& config, const Paths& paths, const Job& job) {
   json revisions = json::object();
   for (const Revision& r : job.revisions)
-    revisions[r.project] = {{"rev", r.rev}, {"branch", r.branch}, {"remote", r.remote},
-                            {"fallback", r.fallback}};
+    revisions[r.project] = {
+        {"rev", r.rev}, {"branch", r.branch}, {"remote", r.remote}, {"fallback", r.fallback}};
   json details = json::object();
   if (!job.details.empty())
     details = json::parse(job.details, nullptr, false);
@@ -71,15 +71,20 @@ json read_job_details(const Paths& paths, int64_t id) {
   json steps = json::array();
   if (auto recorded = read_steps(dir)) {
     for (const StepRecord& s : *recorded)
-      steps.push_back({{"name", s.name}, {"exit", s.exit}, {"seconds", s.seconds},
-                       {"errors", s.errors}, {"warnings", s.warnings}, {"timed_out", s.timed_out},
+      steps.push_back({{"name", s.name},
+                       {"exit", s.exit},
+                       {"seconds", s.seconds},
+                       {"errors", s.errors},
+                       {"warnings", s.warnings},
+                       {"timed_out", s.timed_out},
                        {"log", fmt::format("jobs/{}/{}", id, s.log)}});
   }
   json coverage = nullptr;
   json artifacts = json::array();
   if (auto result = read_result(dir); result && *result) {
     if ((*result)->coverage) coverage = *(*result)->coverage;
-    for (const auto& a : (*result)->artifacts) artifacts.push_back(fmt::format("jobs/{}/{}", id, a));
+    for (const auto& a : (*result)->artifacts)
+      artifacts.push_back(fmt::format("jobs/{}/{}", id, a));
   }
   return {{"steps", steps}, {"coverage", coverage}, {"artifacts", artifacts}};
 }
@@ -135,7 +140,9 @@ Result<StatusSource> status_source(json document) {
 
 namespace {
 // Invalid UTF-8 (branch names are bytes) is replaced rather than refused.
-std::string compact(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string compact(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 }  // namespace
 
 Status StatusJsonWriter::begin(Time updated_at, const json& next_job_id, const json& groups) {
@@ -208,9 +215,8 @@ std::string status_text(const Config& config, const Paths& paths, Db& db) {
     for (const Job* j : by_group[g.name]) {
       if (++shown > 5) break;
       std::string result = j->result ? std::string(to_string(*j->result)) : "-";
-      std::string extra = j->state == JobState::running && j->port
-                              ? "  " + instance_url(config.runbot, j->id)
-                              : "";
+      std::string extra =
+          j->state == JobState::running && j->port ? "  " + instance_url(config.runbot, j->id) : "";
       out += fmt::format("  #{:<6} {:<8} {:<7} {:>6}s ago  {}{}{}{}\n", j->id, to_string(j->state),
                          result, t - j->created_at, j->reason, j->note.empty() ? "" : " / ",
                          j->note, extra);

@@ -1,10 +1,9 @@
 // What the runbot knows, as SPEC's status.json document and as `status` text.
 #pragma once
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "config.h"
 #include "db.h"
@@ -21,8 +20,8 @@ nlohmann::json read_job_details(const Paths& paths, int64_t id);
 // holding the whole history in memory: the small parts as JSON, the jobs as a stream.
 struct StatusSource {
   using JobCallback = std::function<Status(nlohmann::json&& job)>;
-  nlohmann::json next_job_id;                        // an integer, or null
-  nlohmann::json groups = nlohmann::json::array();   // "jobs": their ids, newest first
+  nlohmann::json next_job_id;                       // an integer, or null
+  nlohmann::json groups = nlohmann::json::array();  // "jobs": their ids, newest first
   nlohmann::json remotes = nlohmann::json::array();
   // Calls `each` with every job object, newest first; stops at, and returns, the first error.
   std::function<Status(const JobCallback& each)> for_each_job;

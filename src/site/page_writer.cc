@@ -1,13 +1,12 @@
 #include "site/page_writer.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "site/template.h"
 #include "site/view.h"
@@ -37,7 +36,8 @@ Status write_new_file(const fs::path& file, std::string_view content) {
     }
     content.remove_prefix(static_cast<size_t>(n));
   }
-  if (::close(fd) != 0) return Error{fmt::format("cannot write {}: {}", file.string(), strerror(errno))};
+  if (::close(fd) != 0)
+    return Error{fmt::format("cannot write {}: {}", file.string(), strerror(errno))};
   return {};
 }
 
@@ -78,8 +78,10 @@ void PageWriter::write_page(Worker& worker, int64_t id, const json& job) {
     std::string html = worker.tmpl.render(job_view(config_, paths_, job));
     fs::path file = dir_ / fmt::format("{}.html", id);
     if (mode_ == Mode::fresh) {
-      if (auto st = write_new_file(file, html); !st) worker.error = st.error();
-      else worker.written.push_back(id);
+      if (auto st = write_new_file(file, html); !st)
+        worker.error = st.error();
+      else
+        worker.written.push_back(id);
     } else if (auto wrote = write_file_if_changed(file, html, Sync::later); !wrote) {
       worker.error = wrote.error();
     } else if (*wrote) {

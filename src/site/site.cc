@@ -31,8 +31,10 @@ std::string finished_result(const json& job) {
   return r == "ok" || r == "warn" || r == "ko" || r == "killed" ? r : "";
 }
 
-// Whether two status.json texts are equal apart from their "updated_at" value.
-bool same_apart_from_stamp(const fs::path& a, const fs::path& b) {
+// Whether two files are equal apart from bytes [skip_from, skip_from + skip_size) (status.json's
+// "updated_at" value).
+bool same_content(const fs::path& a, const fs::path& b, size_t skip_from = 0,
+                  size_t skip_size = 0) {
   std::error_code ec;
   auto size_a = fs::file_size(a, ec);
   if (ec) return false;
@@ -40,8 +42,7 @@ bool same_apart_from_stamp(const fs::path& a, const fs::path& b) {
   if (ec || size_a != size_b) return false;
   std::ifstream in_a(a, std::ios::binary), in_b(b, std::ios::binary);
   std::vector<char> buf_a(1 << 16), buf_b(1 << 16);
-  constexpr size_t kFrom = StatusJsonWriter::kUpdatedAtOffset;
-  constexpr size_t kTo = kFrom + StatusJsonWriter::kUpdatedAtSize;
+  const size_t kFrom = skip_from, kTo = skip_from + skip_size;
   for (size_t offset = 0; in_a && in_b;) {
     in_a.read(buf_a.data(), static_cast<std::streamsize>(buf_a.size()));
     in_b.read(buf_b.data(), static_cast<std::streamsize>(buf_b.size()));
@@ -107,6 +108,29 @@ class SiteWriter {
 
 }  // namespace
 
+// index.html, streamed: the page around a marker, then each group's section in place of the
+// marker (one group's data at a time, not the whole index at once). True when it changed.
+Result<bool> write_index(const Config& config, const fs::path& www, Template& page_tmpl,
+                         Template& group_tmpl, const StatusSource& source,
+                         const std::vector<IndexCells>& cells) {
+  static const std::string kMarker = "\x01runbot-groups\x01";
+  std::string page = page_tmpl.render(
+      index_view(config, source.next_job_id, !source.groups.empty(), source.remotes, kMarker));
+  size_t at = page.find(kMarker);
+  if (at == std::string::npos) return Error{"index.html.mustache has no {{{groups}}}"};
+  auto file = StreamedFile::create(www / "index.html");
+  if (!file) return file.error();
+  Status st = (*file)->write(std::string_view(page).substr(0, at));
+  for (size_t i = 0; st && i < source.groups.size(); ++i)
+    st = (*file)->write(group_tmpl.render(group_view(source.groups[i], cells[i])));
+  if (st) st = (*file)->write(std::string_view(page).substr(at + kMarker.size()));
+  if (st) st = (*file)->flush();
+  if (!st) return st.error();
+  if (same_content((*file)->temp_path(), www / "index.html")) return false;
+  if (auto committed = (*file)->commit(Sync::later); !committed) return committed.error();
+  return true;
+}
+
 Result<PublishResult> publish_site(const Config& config, const Paths& paths, StatusSource source,
                                    Time now, const std::set<int64_t>* only_jobs) {
   if (!source.for_each_job) return Error{"status source has no jobs"};
@@ -120,6 +144,8 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
   if (!index_tmpl) return index_tmpl.error();
   auto cell_tmpl = load_template("job_cell.html.mustache");
   if (!cell_tmpl) return cell_tmpl.error();
+  auto group_tmpl = load_template("index_group.html.mustache");
+  if (!group_tmpl) return group_tmpl.error();
   auto css = read_file(share_dir() / "www" / "style.css");
   if (!css) return Error{fmt::format("site stylesheet missing: {}", css.error().message)};
   auto script = read_file(share_dir() / "www" / "age.js");
@@ -133,7 +159,8 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     json& g = groups[i];
     if (!g.is_object()) continue;
     auto name = g.find("name");
-    slots[i].stem = badge_stem(name != g.end() && name->is_string() ? name->get<std::string>() : "");
+    slots[i].stem =
+        badge_stem(name != g.end() && name->is_string() ? name->get<std::string>() : "");
     g["badge"] = fmt::format("badge/{}.svg", slots[i].stem);
     auto ids = g.find("jobs");
     if (ids == g.end() || !ids->is_array()) continue;
@@ -157,7 +184,8 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
   if (!pages) return pages.error();
   auto status_file = StreamedFile::create(www / "status.json");
   if (!status_file) return status_file.error();
-  StatusJsonWriter status_writer([&](std::string_view text) { return (*status_file)->write(text); });
+  StatusJsonWriter status_writer(
+      [&](std::string_view text) { return (*status_file)->write(text); });
   if (auto st = status_writer.begin(now, source.next_job_id, groups); !st) return st.error();
 
   size_t shown = static_cast<size_t>(std::max(config.runbot.keep_per_group, 5));
@@ -178,7 +206,8 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
         slot.result_pos = pos;
         slot.result = r;
       }
-      if (pos < shown) slot.cells.emplace_back(pos, cell_tmpl->render(cell_view(config, paths, job)));
+      if (pos < shown)
+        slot.cells.emplace_back(pos, cell_tmpl->render(cell_view(config, paths, job)));
     }
     if (dirty) (*pages)->add(id, std::move(job));
     return {};
@@ -199,6 +228,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     std::sort(slot.cells.begin(), slot.cells.end());
     for (const auto& cell : slot.cells) cells[i].html += cell.second;
     cells[i].hidden = slot.jobs > slot.cells.size() ? slot.jobs - slot.cells.size() : 0;
+    std::vector<std::pair<size_t, std::string>>().swap(slot.cells);  // one copy at a time
     if (slot.stem.empty()) continue;
     stems.insert(slot.stem);
     if (only_jobs && !slot.dirty) continue;
@@ -206,8 +236,10 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
       return st.error();
   }
   slots.clear();
-  json index = index_view(config, source.next_job_id, groups, cells, source.remotes);
-  if (auto st = site.write("index.html", index_tmpl->render(index)); !st) return st.error();
+  if (auto wrote = write_index(config, www, *index_tmpl, *group_tmpl, source, cells); !wrote)
+    return wrote.error();
+  else if (*wrote)
+    site.out.written.push_back("index.html");
 
   if (fresh) {
     // The staged pages reach the disk before they replace the (empty) job/ folder.
@@ -215,11 +247,13 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     std::error_code ec;
     fs::remove(job_dir, ec);
     fs::rename(staging, job_dir, ec);
-    if (ec) return Error{fmt::format("cannot move {} to {}: {}", staging.string(),
-                                     job_dir.string(), ec.message())};
+    if (ec)
+      return Error{fmt::format("cannot move {} to {}: {}", staging.string(), job_dir.string(),
+                               ec.message())};
   }
   if (auto st = (*status_file)->flush(); !st) return st.error();
-  if (same_apart_from_stamp((*status_file)->temp_path(), www / "status.json")) {
+  if (same_content((*status_file)->temp_path(), www / "status.json",
+                   StatusJsonWriter::kUpdatedAtOffset, StatusJsonWriter::kUpdatedAtSize)) {
     (*status_file)->discard();  // keeps the old "updated_at": nothing else changed
   } else {
     if (auto st = (*status_file)->commit(Sync::later); !st) return st.error();
@@ -238,8 +272,8 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
   return std::move(site.out);
 }
 
-Result<PublishResult> publish_site(const Config& config, const Paths& paths, json status,
-                                   Time now, const std::set<int64_t>* only_jobs) {
+Result<PublishResult> publish_site(const Config& config, const Paths& paths, json status, Time now,
+                                   const std::set<int64_t>* only_jobs) {
   auto source = status_source(std::move(status));
   if (!source) return source.error();
   return publish_site(config, paths, std::move(*source), now, only_jobs);

@@ -2,8 +2,8 @@
 // style.css. A file is rewritten only when its content changed; files of jobs and groups that
 // left the document are removed.
 #pragma once
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,9 +30,8 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
                                    Time now, const std::set<int64_t>* only_jobs = nullptr);
 
 // The same for a whole status document (status_document()'s shape); not an object = error.
-Result<PublishResult> publish_site(const Config& config, const Paths& paths,
-                                   nlohmann::json status, Time now,
-                                   const std::set<int64_t>* only_jobs = nullptr);
+Result<PublishResult> publish_site(const Config& config, const Paths& paths, nlohmann::json status,
+                                   Time now, const std::set<int64_t>* only_jobs = nullptr);
 
 // The SVG badge "runbot | <result>" for a group's newest finished result ("" = none yet).
 std::string render_badge(const std::string& result);

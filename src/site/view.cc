@@ -186,26 +186,23 @@ json cell_view(const Config& config, const Paths& paths, const json& job) {
   return cell;
 }
 
-json index_view(const Config& config, const json& next_job_id, const json& groups,
-                const std::vector<IndexCells>& cells, const json& remote_list) {
-  json out_groups = json::array();
-  size_t i = 0;
-  for (const json& g : groups.is_array() ? groups : json::array()) {
-    const IndexCells* c = i < cells.size() ? &cells[i] : nullptr;
-    ++i;
-    std::string name = text(g, "name");
-    std::string base = text(g, "base");
-    json warnings = field(g, "warnings").is_array() ? field(g, "warnings") : json::array();
-    out_groups.push_back({{"name", name},
-                          {"base", base.empty() || base == name ? json(nullptr) : json(base)},
-                          {"is_base", flag(g, "is_base")},
-                          {"deleted", flag(g, "deleted")},
-                          {"warnings", warnings},
-                          {"badge", opt_text(g, "badge")},
-                          {"cells", c ? c->html : ""},
-                          {"has_jobs", c && !c->html.empty()},
-                          {"hidden", c && c->hidden ? json(c->hidden) : json(nullptr)}});
-  }
+json group_view(const json& group, const IndexCells& cells) {
+  std::string name = text(group, "name");
+  std::string base = text(group, "base");
+  json warnings = field(group, "warnings").is_array() ? field(group, "warnings") : json::array();
+  return {{"name", name},
+          {"base", base.empty() || base == name ? json(nullptr) : json(base)},
+          {"is_base", flag(group, "is_base")},
+          {"deleted", flag(group, "deleted")},
+          {"warnings", warnings},
+          {"badge", opt_text(group, "badge")},
+          {"cells", cells.html},
+          {"has_jobs", !cells.html.empty()},
+          {"hidden", cells.hidden ? json(cells.hidden) : json(nullptr)}};
+}
+
+json index_view(const Config& config, const json& next_job_id, bool has_groups,
+                const json& remote_list, const std::string& groups_html) {
   json remotes = json::array();
   for (const json& r : remote_list.is_array() ? remote_list : json::array())
     if (field(r, "ok").is_boolean() && !flag(r, "ok"))
@@ -214,8 +211,8 @@ json index_view(const Config& config, const json& next_job_id, const json& group
                          {"message", text(r, "message")}});
   return {{"next_job_id", next_job_id.is_number_integer() ? next_job_id : json(nullptr)},
           {"domain", config.runbot.domain},
-          {"groups", out_groups},
-          {"has_groups", !out_groups.empty()},
+          {"groups", groups_html},
+          {"has_groups", has_groups},
           {"remote_warnings", remotes}};
 }
 

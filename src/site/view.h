@@ -38,10 +38,12 @@ struct IndexCells {
   size_t hidden = 0;
 };
 
-// The index's data: `groups` (status.json's, each with a "badge") in order, `cells[i]` for
-// groups[i], and the remotes whose fetch failed. Clock-independent.
-nlohmann::json index_view(const Config& config, const nlohmann::json& next_job_id,
-                          const nlohmann::json& groups, const std::vector<IndexCells>& cells,
-                          const nlohmann::json& remotes);
+// One group's section of the index: status.json's group (with its "badge") and its cells.
+nlohmann::json group_view(const nlohmann::json& group, const IndexCells& cells);
+
+// The index page's data around its groups; `groups_html` is their sections, rendered apart.
+// Clock-independent.
+nlohmann::json index_view(const Config& config, const nlohmann::json& next_job_id, bool has_groups,
+                          const nlohmann::json& remotes, const std::string& groups_html);
 
 }  // namespace runbot

@@ -1,14 +1,13 @@
 #include "util/atomic_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 namespace runbot {
 
@@ -41,7 +40,8 @@ Status write_file_atomic(const fs::path& file, std::string_view content, Sync sy
   if (::rename(tmp.c_str(), file.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
-    return Error{fmt::format("cannot rename {} to {}: {}", tmp.string(), file.string(), strerror(e))};
+    return Error{
+        fmt::format("cannot rename {} to {}: {}", tmp.string(), file.string(), strerror(e))};
   }
   return {};
 }

@@ -258,6 +258,56 @@ TEST_F(SiteTest, RemovesPagesAndBadgesThatLeftTheDocument) {
   EXPECT_TRUE(contains(r.removed, evil_badge));
 }
 
+TEST_F(SiteTest, FreshSiteIsStagedThenMovedIntoPlace) {
+  // What a publish killed half-way through a fresh site leaves behind.
+  fs::create_directories(paths.www() / ".job.new");
+  test::write_text(paths.www() / ".job.new" / "99.html", "half a page");
+  auto r = publish(make_status());
+  EXPECT_FALSE(fs::exists(paths.www() / ".job.new"));
+  std::vector<std::string> pages;
+  for (const auto& entry : fs::directory_iterator(paths.www() / "job"))
+    pages.push_back(entry.path().filename().string());
+  std::sort(pages.begin(), pages.end());
+  EXPECT_EQ(pages, (std::vector<std::string>{"1.html", "2.html", "3.html", "4.html", "5.html"}));
+  for (int id = 1; id <= 5; ++id)
+    EXPECT_TRUE(contains(r.written, "job/" + std::to_string(id) + ".html")) << id;
+  EXPECT_NE(www("job/5.html").find("#5"), std::string::npos);
+}
+
+TEST_F(SiteTest, StatusJsonHasOneJobPerLineAndTheWholeDocument) {
+  publish(make_status());
+  std::string text = www("status.json");
+  EXPECT_EQ(text.rfind("{\"version\": 1, \"updated_at\": \"", 0), 0u);
+  EXPECT_EQ(text.substr(StatusJsonWriter::kUpdatedAtOffset, StatusJsonWriter::kUpdatedAtSize),
+            iso8601(kNow));
+  json doc = json::parse(text);
+  json expected = make_status();
+  ASSERT_EQ(doc["jobs"].size(), expected["jobs"].size());
+  for (size_t i = 0; i < expected["jobs"].size(); ++i)
+    EXPECT_EQ(doc["jobs"][i], expected["jobs"][i]) << i;
+  EXPECT_EQ(doc["next_job_id"], 6);
+  EXPECT_EQ(doc["groups"][1]["jobs"], json({2, 1}));
+  EXPECT_EQ(doc["groups"][0]["badge"], "badge/" + badge_stem("trunk") + ".svg");
+  // One line per job: a script can grep it.
+  EXPECT_EQ(count(text, "\n  {\"coverage\""), expected["jobs"].size());
+}
+
+TEST_F(SiteTest, IndexShowsTheNewestJobsOfEachGroupAndCountsTheRest) {
+  config.runbot.keep_per_group = 1;  // at least 5 cells are shown whatever the retention
+  json status = make_status();
+  for (int id = 6; id <= 12; ++id) {
+    status["jobs"].insert(status["jobs"].begin(), make_job(id, "trunk", "done", "ok", kNow));
+    status["groups"][0]["jobs"].insert(status["groups"][0]["jobs"].begin(), id);
+  }
+  publish(status);
+  std::string index = www("index.html");
+  for (int id : {12, 11, 10, 9, 8})
+    EXPECT_NE(index.find("#" + std::to_string(id) + "<"), std::string::npos) << id;
+  EXPECT_EQ(index.find("#7<"), std::string::npos);
+  EXPECT_NE(index.find("and 5 older jobs"), std::string::npos);  // 7, 6, 5, 4, 3
+  EXPECT_LT(index.find("#12<"), index.find("#8<"));
+}
+
 TEST_F(SiteTest, BadDocumentIsAnErrorNotACrash) {
   EXPECT_FALSE(publish_site(config, paths, json::array(), kNow));
   json odd = {{"groups", {{{"name", 3}, {"jobs", {"x", nullptr, 99}}}}},
