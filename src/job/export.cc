@@ -2,15 +2,19 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
 #include <thread>
 #include <vector>
+
+#include "job/export_disk.h"
 
 namespace runbot {
 
@@ -18,19 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> parts;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    std::string_view part = path.substr(0, slash);
-    if (!part.empty() && part != ".") parts.push_back(part);
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return parts;
-}
-
-std::string join(const std::vector<std::string_view>& parts, size_t count) {
+std::string join(const TarParts& parts, size_t count) {
   std::string out;
   for (size_t i = 0; i < count; ++i) {
     if (i) out += '/';
@@ -39,28 +31,24 @@ std::string join(const std::vector<std::string_view>& parts, size_t count) {
   return out;
 }
 
-bool has_dotdot(const std::vector<std::string_view>& parts) {
-  for (auto p : parts) {
-    if (p == "..") return true;
-  }
-  return false;
+bool has_dotdot(const TarParts& parts) {
+  return std::find(parts.begin(), parts.end(), "..") != parts.end();
 }
 
 // Decides whether an entry may be extracted. Keeps the set of symlinks created so far, so
 // nothing is ever written through one.
 class EntryPolicy {
  public:
-  // Returns the reason for refusing the entry, or "" to accept it. `rel` receives the
-  // normalised relative path.
-  std::string check(archive_entry* entry, std::string& rel) {
+  // Returns the reason for refusing the entry, or "" to accept it. `parts` receives the
+  // normalised relative path (views into the entry's pathname).
+  std::string check(archive_entry* entry, TarParts& parts) {
     const char* raw = archive_entry_pathname(entry);
     if (!raw || !*raw) return "empty path";
     std::string_view path(raw);
     if (path.front() == '/') return "absolute path";
-    auto parts = split_path(path);
+    parts = split_tar_path(path);
     if (has_dotdot(parts)) return "'..' in path";
     if (parts.empty()) return archive_entry_filetype(entry) == AE_IFDIR ? "" : "empty path";
-    rel = join(parts, parts.size());
     for (size_t n = 1; n < parts.size(); ++n) {
       std::string prefix = join(parts, n);
       if (symlinks_.count(prefix)) return fmt::format("path goes through symlink '{}'", prefix);
@@ -69,7 +57,9 @@ class EntryPolicy {
     if (const char* hard = archive_entry_hardlink(entry)) {
       std::string_view target(hard);
       if (target.empty() || target.front() == '/') return "hardlink to an absolute path";
-      if (has_dotdot(split_path(target))) return "hardlink target has '..'";
+      auto target_parts = split_tar_path(target);
+      if (has_dotdot(target_parts)) return "hardlink target has '..'";
+      if (target_parts.empty()) return "hardlink to the export folder";
       return "";  // to an earlier entry, already checked
     }
     switch (archive_entry_filetype(entry)) {
@@ -78,7 +68,7 @@ class EntryPolicy {
         break;
       case AE_IFLNK:
         if (auto why = check_symlink(parts, archive_entry_symlink(entry)); !why.empty()) return why;
-        symlinks_.insert(rel);
+        symlinks_.insert(join(parts, parts.size()));
         break;
       default:
         return "not a file, folder or link (device, fifo or socket)";
@@ -90,13 +80,13 @@ class EntryPolicy {
   // Targets are resolved lexically from the link's folder. A ".." after a name is refused
   // because that name may itself be a link, which lexical resolution cannot see through;
   // with that rule every accepted link resolves inside the export by induction.
-  static std::string check_symlink(const std::vector<std::string_view>& parts, const char* raw) {
+  static std::string check_symlink(const TarParts& parts, const char* raw) {
     if (!raw || !*raw) return "symlink with an empty target";
     std::string_view target(raw);
     if (target.front() == '/') return fmt::format("symlink to absolute path '{}'", target);
     size_t depth = parts.size() - 1;  // folders above the link inside the export
     bool seen_name = false;
-    for (auto part : split_path(target)) {
+    for (auto part : split_tar_path(target)) {
       if (part != "..") {
         seen_name = true;
         continue;
@@ -130,39 +120,26 @@ std::string archive_message(archive* a) {
   return msg ? msg : "unknown libarchive error";
 }
 
-Status copy_data(archive* in, archive* out) {
-  const void* buf;
-  size_t size;
-  la_int64_t offset;
-  for (;;) {
-    int r = archive_read_data_block(in, &buf, &size, &offset);
-    if (r == ARCHIVE_EOF) return {};
-    if (r < ARCHIVE_WARN) return Error{archive_message(in)};
-    if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
-      return Error{archive_message(out)};
-  }
-}
-
 // Reads the archive from `fd` into `dest` (absolute, symlink-free path).
 Status extract_fd(int fd, const fs::path& dest) {
+  int root = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (root < 0) return Error{fmt::format("cannot open {}: {}", dest.string(), strerror(errno))};
   archive* in = archive_read_new();
   archive_read_support_format_tar(in);
   archive_read_support_filter_all(in);
-  archive* out = archive_write_disk_new();
-  // Entry paths are rewritten to absolute ones under `dest` (no chdir in a threaded process),
-  // so NOABSOLUTEPATHS cannot be set; the policy refuses absolute entry paths instead.
-  archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                          ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   Status status;
   if (archive_read_open_fd(in, fd, 64 * 1024) != ARCHIVE_OK) {
     status = Error{fmt::format("cannot read the archive: {}", archive_message(in))};
   }
   EntryPolicy policy;
+  DiskWriter writer(root);  // joins its threads before `root` is closed
   while (status) {
     archive_entry* entry = nullptr;
     int r = archive_read_next_header(in, &entry);
-    if (r == ARCHIVE_EOF) break;
+    if (r == ARCHIVE_EOF) {
+      status = writer.finish();
+      break;
+    }
     if (r < ARCHIVE_WARN) {
       status = Error{fmt::format("bad archive: {}", archive_message(in))};
       break;
@@ -170,37 +147,14 @@ Status extract_fd(int fd, const fs::path& dest) {
     const char* name = archive_entry_pathname(entry);
     std::string shown = name ? name : "";
     if (shown == "pax_global_header") continue;  // git archive's commit id record
-    std::string rel;
-    if (auto why = policy.check(entry, rel); !why.empty()) {
+    TarParts parts;
+    if (auto why = policy.check(entry, parts); !why.empty()) {
       status = Error{fmt::format("refused entry '{}': {}", shown, why)};
       break;
     }
-    if (rel.empty()) continue;  // "./": the export folder itself, which we own
-    archive_entry_copy_pathname(entry, (dest / rel).c_str());
-    if (const char* hard = archive_entry_hardlink(entry)) {
-      archive_entry_copy_hardlink(entry, (dest / hard).lexically_normal().c_str());
-    }
-    archive_entry_set_perm(entry, archive_entry_perm(entry) & 0777);  // no setuid/setgid/sticky
-    if (archive_write_header(out, entry) < ARCHIVE_WARN) {
-      status = Error{fmt::format("cannot extract '{}': {}", shown, archive_message(out))};
-      break;
-    }
-    if (archive_entry_size(entry) > 0) {
-      if (auto st = copy_data(in, out); !st) {
-        status = Error{fmt::format("cannot extract '{}': {}", shown, st.error().message)};
-        break;
-      }
-    }
-    if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-      status = Error{fmt::format("cannot extract '{}': {}", shown, archive_message(out))};
-      break;
-    }
+    if (parts.empty()) continue;  // "./": the export folder itself, which we own
+    status = writer.write(in, entry, parts);
   }
-  // Closing applies the deferred folder modes and times.
-  if (archive_write_close(out) < ARCHIVE_WARN && status) {
-    status = Error{fmt::format("cannot finish extraction: {}", archive_message(out))};
-  }
-  archive_write_free(out);
   archive_read_free(in);
   return status;
 }

@@ -40,6 +40,15 @@ std::string short_error(const Result<RunOutput>& r, int timeout_seconds) {
 
 using vcs_tool::succeeded;
 
+// What git itself checks before taking a folder for a repository (HEAD, objects/, refs/),
+// plus the config init writes: a mirror that passes is used without a `git rev-parse`
+// (one process less per tick); a failed fetch has it checked by git after all.
+bool looks_like_mirror(const fs::path& mirror) {
+  std::error_code ec;
+  return fs::is_regular_file(mirror / "HEAD", ec) && fs::is_regular_file(mirror / "config", ec) &&
+         fs::is_directory(mirror / "objects", ec) && fs::is_directory(mirror / "refs", ec);
+}
+
 // Makes `mirror` a bare repository, moving a broken one aside (never deleting it). A mirror is
 // broken only when git ran and rejected it: failing to run git at all moves nothing.
 Status ensure_mirror(const fs::path& mirror) {
@@ -72,6 +81,25 @@ bool is_hex_id(const std::string& rev) {
   return true;
 }
 
+// Fetches run no auto maintenance (a `git maintenance run --auto` process after every fetch,
+// and a gc could stall a tick): the scan starts it only when git's own thresholds are near:
+// gc.auto's estimate of loose objects (objects/17 holding more than 6700 / 256) or
+// gc.autoPackLimit (50 packs).
+bool maintenance_due(const fs::path& mirror) {
+  std::error_code ec;
+  int loose = 0;
+  for (fs::directory_iterator it(mirror / "objects" / "17", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (++loose > 6700 / 256) return true;
+  }
+  int packs = 0;
+  for (fs::directory_iterator it(mirror / "objects" / "pack", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().extension() == ".pack" && ++packs > 50) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string remote_key(const std::string& url) {
@@ -97,21 +125,43 @@ std::vector<RemoteHeads> GitVcs::update(const ProjectConfig& project, const fs::
     }
     return result;
   };
-  if (auto ready = ensure_mirror(mirror); !ready) return fail_all(ready.error().message);
+  bool checked = !looks_like_mirror(mirror);
+  if (checked) {
+    if (auto ready = ensure_mirror(mirror); !ready) return fail_all(ready.error().message);
+  }
 
   std::map<std::string, std::vector<size_t>> by_key;
-  for (size_t i = 0; i < result.size(); ++i) {
-    const std::string& url = result[i].remote;
-    std::string key = remote_key(url);
-    by_key[key].push_back(i);
-    if (progress) progress(project.name + ": fetching " + url);
-    auto r = run_capture(git_in(mirror, {"fetch", "--prune", "--no-tags", "--quiet", "--", url,
-                                         "+refs/heads/*:refs/remotes/" + key + "/*"}),
-                         git_options(kFetchTimeoutSeconds));
-    if (!succeeded(r)) {
-      result[i].ok = false;
-      result[i].error = short_error(r, kFetchTimeoutSeconds);
+  for (;;) {
+    bool failed = false;
+    for (size_t i = 0; i < result.size(); ++i) {
+      const std::string& url = result[i].remote;
+      std::string key = remote_key(url);
+      by_key[key].push_back(i);
+      if (progress) progress(project.name + ": fetching " + url);
+      // As config, which an older git ignores (unlike an unknown option): no auto
+      // maintenance (see maintenance_due), no FETCH_HEAD, no forced-update walk for output
+      // that --quiet drops anyway.
+      auto r = run_capture(
+          git_in(mirror, {"-c", "maintenance.auto=false", "-c", "gc.auto=0", "-c",
+                          "fetch.writeFetchHead=false", "-c", "fetch.showForcedUpdates=false",
+                          "fetch", "--prune", "--no-tags", "--quiet", "--", url,
+                          "+refs/heads/*:refs/remotes/" + key + "/*"}),
+          git_options(kFetchTimeoutSeconds));
+      result[i] = RemoteHeads{url, true, "", {}};
+      if (!succeeded(r)) {
+        failed = true;
+        result[i].ok = false;
+        result[i].error = short_error(r, kFetchTimeoutSeconds);
+      }
     }
+    if (!failed || checked) break;
+    // A mirror that only looked fine: if git rejects it, it is moved aside and rebuilt, and
+    // every remote fetched again, once.
+    checked = true;
+    auto probe = run_capture(git_in(mirror, {"rev-parse", "--git-dir"}), git_options());
+    if (!probe || succeeded(probe)) break;  // the remotes' fault, or git cannot run at all
+    if (auto ready = ensure_mirror(mirror); !ready) return fail_all(ready.error().message);
+    by_key.clear();
   }
 
   auto refs = run_capture(git_in(mirror, {"for-each-ref",
@@ -120,6 +170,10 @@ std::vector<RemoteHeads> GitVcs::update(const ProjectConfig& project, const fs::
                                           "refs/remotes/"}),
                           git_options());
   if (!succeeded(refs)) return fail_all("cannot list branches: " + short_error(refs, 0));
+  if (maintenance_due(mirror)) {
+    // Detaches (gc.autoDetach) unless there is little to do; a failure costs nothing now.
+    (void)run_capture(git_in(mirror, {"gc", "--auto", "--quiet"}), git_options());
+  }
 
   const std::string prefix = "refs/remotes/";
   std::string_view rest = refs->out;
@@ -159,8 +213,10 @@ Status GitVcs::export_tar(const ProjectConfig& project, const fs::path& mirror,
                           const TarSink& sink) {
   if (!is_hex_id(rev)) return Error{project.name + ": not a full commit id: '" + rev + "'"};
   bool aborted = false;
-  auto r = run_streaming(git_in(mirror, {"archive", "--format=tar", rev}), git_options(),
-                         [&](std::string_view data) {
+  // tar.umask=user: modes as a checkout makes them (0644/0755 under umask 022) rather than
+  // git's fixed 0664/0775, so the extraction needs no chmod per file.
+  auto r = run_streaming(git_in(mirror, {"-c", "tar.umask=user", "archive", "--format=tar", rev}),
+                         git_options(), [&](std::string_view data) {
                            aborted = !sink(data);
                            return !aborted;
                          });

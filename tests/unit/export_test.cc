@@ -225,6 +225,63 @@ TEST(Export, RefusalStopsAProducerThatKeepsWriting) {
   EXPECT_LT(chunks, 100000);
 }
 
+// Enough small files for the writer threads, a folder whose mode forbids writing (applied
+// last), a path written twice (the later entry wins) and hard links to files that may still
+// be queued.
+TEST(Export, ManySmallFilesReplacementsAndHardLinks) {
+  TempDir tmp;
+  std::vector<Entry> entries;
+  for (int d = 0; d < 20; ++d) {
+    std::string dir = "addons/mod" + std::to_string(d) + "/";
+    entries.push_back({dir, AE_IFDIR, "", d == 3 ? 0555 : 0755, "", ""});
+    for (int f = 0; f < 100; ++f)
+      entries.push_back(file(dir + "f" + std::to_string(f), std::string(f * 37, 'a' + d % 26)));
+  }
+  entries.push_back(file("addons/mod1/f7", "second version\n", 0755));
+  entries.push_back(hardlink("copy-of-f9", "addons/mod2/f9"));
+  entries.push_back(symlink("addons/mod4/f5", "f6"));  // replaces a file by a link
+  auto st = extract_tar_bytes(tmp / "x", make_tar(entries));
+  ASSERT_TRUE(st) << st.error().message;
+  for (int d = 0; d < 20; ++d) {
+    for (int f = 0; f < 100; ++f) {
+      fs::path p = tmp / ("x/addons/mod" + std::to_string(d) + "/f" + std::to_string(f));
+      if (d == 1 && f == 7) continue;
+      if (d == 4 && f == 5) continue;
+      ASSERT_EQ(read_text(p), std::string(f * 37, 'a' + d % 26)) << p;
+    }
+  }
+  EXPECT_EQ(read_text(tmp / "x/addons/mod1/f7"), "second version\n");
+  struct stat sb {};
+  ASSERT_EQ(stat((tmp / "x/addons/mod1/f7").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0755u);
+  ASSERT_EQ(stat((tmp / "x/copy-of-f9").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_nlink, 2u);
+  EXPECT_EQ(read_text(tmp / "x/copy-of-f9"), std::string(9 * 37, 'c'));
+  EXPECT_EQ(fs::read_symlink(tmp / "x/addons/mod4/f5"), "f6");
+  ASSERT_EQ(stat((tmp / "x/addons/mod3").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0555u);
+  EXPECT_EQ(sb.st_mtime, 1700000000);  // after its files were written
+  fs::permissions(tmp / "x/addons/mod3", fs::perms::owner_all, fs::perm_options::add);
+}
+
+// The policy only knows the archive; the writer also never follows a symlink that was in the
+// export folder before (O_NOFOLLOW on every folder it opens).
+TEST(Export, SymlinkAlreadyInTheFolderIsNotFollowed) {
+  TempDir tmp;
+  fs::create_directories(tmp / "outside");
+  fs::create_directories(tmp / "dest");
+  fs::create_directory_symlink(tmp / "outside", tmp / "dest/sub");
+  auto st = extract_tar_bytes(tmp / "dest", make_tar({file("sub/evil", "x")}));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("cannot extract 'sub/evil'"), std::string::npos)
+      << st.error().message;
+  EXPECT_TRUE(fs::is_empty(tmp / "outside"));
+  st = extract_tar_bytes(tmp / "dest", make_tar({file("sub", "x")}));  // replaces the link
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(read_text(tmp / "dest/sub"), "x");
+  EXPECT_TRUE(fs::is_empty(tmp / "outside"));
+}
+
 TEST(Export, FiftyMegabytesStream) {
   TempDir tmp;
   std::string data(50 * 1024 * 1024, '\0');
