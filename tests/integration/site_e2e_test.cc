@@ -52,17 +52,25 @@ struct Site {
     std::string out = get(host, path).out;
     return out.substr(out.rfind('\n') + 1);
   }
-  // Ticks until every build is over and every instance answers through nginx.
+  // Every running job answers 200 through nginx.
+  bool all_instances_answer() const {
+    auto st = f->status();
+    for (const auto& j : st["jobs"])
+      if (j["state"] == "running" &&
+          code(fmt::format("{}.runbot.localhost", j["id"].get<int64_t>())) != "200")
+        return false;
+    return true;
+  }
+  // Ticks until every build is over and every instance answers through nginx. After a reload,
+  // nginx's old workers may still take a connection for a moment (with the old config): the
+  // answers must hold twice, a moment apart, without a tick in between.
   void settle_instances() const {
     ASSERT_TRUE(f->settle(60));
     for (int i = 0; i < 50; ++i) {
-      auto st = f->status();
-      bool all = true;
-      for (const auto& j : st["jobs"])
-        if (j["state"] == "running" &&
-            code(fmt::format("{}.runbot.localhost", j["id"].get<int64_t>())) != "200")
-          all = false;
-      if (all) return;
+      if (all_instances_answer()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        if (all_instances_answer()) return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       f->tick();
     }
