@@ -308,6 +308,21 @@ TEST_F(SiteTest, IndexShowsTheNewestJobsOfEachGroupAndCountsTheRest) {
   EXPECT_LT(index.find("#12<"), index.find("#8<"));
 }
 
+TEST_F(SiteTest, UnwritablePagesAreAnErrorAndKeepTheOldStatus) {
+  publish(make_status());
+  std::string before = www("status.json");
+  fs::remove_all(paths.www() / "job");
+  test::write_text(paths.www() / "job", "not a folder");
+  json status = make_status();
+  status["jobs"][1]["result"] = "ok";
+  auto r = publish_site(config, paths, status, kNow + 60);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("job"), std::string::npos) << r.error().message;
+  EXPECT_EQ(www("status.json"), before);
+  for (const auto& entry : fs::directory_iterator(paths.www()))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
 TEST_F(SiteTest, BadDocumentIsAnErrorNotACrash) {
   EXPECT_FALSE(publish_site(config, paths, json::array(), kNow));
   json odd = {{"groups", {{{"name", 3}, {"jobs", {"x", nullptr, 99}}}}},
