@@ -1,5 +1,7 @@
 #include "db.h"
 
+#include "db_query.h"
+
 #include <fmt/core.h>
 #include <sqlite3.h>
 
@@ -13,6 +15,7 @@ namespace runbot {
 namespace {
 
 using nlohmann::json;
+using namespace db_query;
 
 // Forward migrations: kMigrations[v] takes a database from user_version v to v + 1. A new
 // schema version appends one step and bumps Db::kSchemaVersion.
@@ -113,185 +116,11 @@ constexpr const char* kUpsertGroup =
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET base = excluded.base, "
     "is_base = excluded.is_base, deleted = excluded.deleted, warnings = excluded.warnings, "
     "first_seen = excluded.first_seen, last_activity = excluded.last_activity";
-#define RUNBOT_JOB_COLUMNS                                                                     \
-  "id, grp, fingerprint, revisions, reason, manual, pinned, state, result, note, created_at, " \
-  "started_at, finished_at, instance_started_at, port, details"
-constexpr const char* kInsertJob =
-    "INSERT INTO jobs(" RUNBOT_JOB_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr const char* kUpdateJob =
-    "UPDATE jobs SET grp = ?, fingerprint = ?, revisions = ?, reason = ?, manual = ?, "
-    "pinned = ?, state = ?, result = ?, note = ?, created_at = ?, started_at = ?, "
-    "finished_at = ?, instance_started_at = ?, port = ?, details = ? WHERE id = ?";
-constexpr const char* kJob = "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE id = ?";
-constexpr const char* kJobs = "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs ORDER BY id";
-constexpr const char* kJobsInStates =  // {} is one '?' per state
-    "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE state IN ({}) ORDER BY id";
-constexpr const char* kJobsForPlanning =
-    // One index lookup per group (jobs are only ever created for recorded groups, which are
-    // never deleted) plus the unfinished ones: the cost does not grow with the history.
-    // The build details (the biggest column) are not part of planning.
-    "SELECT id, grp, fingerprint, revisions, reason, manual, pinned, state, result, note, "
-    "created_at, started_at, finished_at, instance_started_at, port, '' FROM jobs WHERE id IN ("
-    "SELECT (SELECT max(id) FROM jobs WHERE grp = g.name) FROM \"groups\" g "
-    "UNION SELECT id FROM jobs WHERE state IN ('pending', 'building')) ORDER BY id";
-constexpr const char* kJobsChangedSince =
-    "SELECT id FROM jobs WHERE changed > ? ORDER BY id";
-constexpr const char* kJobsToCollect =
-    "SELECT id FROM (SELECT id, state, pinned, collected, "
-    "row_number() OVER (PARTITION BY grp ORDER BY id DESC) AS n FROM jobs) "
-    "WHERE n > ? AND state = 'done' AND pinned = 0 AND collected = 0 ORDER BY id";
-constexpr const char* kMarkCollected = "UPDATE jobs SET collected = 1 WHERE id = ?";
-constexpr const char* kChangeCount = "SELECT next FROM sequence WHERE name = 'change'";
-constexpr const char* kJobsNewestFirst =
-    "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs ORDER BY id DESC";
-constexpr const char* kJobIdsByGroup = "SELECT grp, id FROM jobs ORDER BY id DESC";
-constexpr const char* kJobsOfGroup =
-    "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE grp = ? ORDER BY id";
-#undef RUNBOT_JOB_COLUMNS
-constexpr const char* kDeleteJob = "DELETE FROM jobs WHERE id = ?";
-constexpr const char* kDeleteAllJobs = "DELETE FROM jobs";
 constexpr const char* kMeta = "SELECT value FROM meta WHERE key = ?";
 constexpr const char* kSetMeta =
     "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
     "excluded.value";
 }  // namespace sql
-
-DbError error(sqlite3* db, const std::string& purpose) {
-  const char* file = sqlite3_db_filename(db, "main");
-  return DbError(
-      fmt::format("{}: {}: {}", file && *file ? file : "runbot.db", purpose, sqlite3_errmsg(db)));
-}
-
-// One use of a cached statement: binds parameters in order, steps, reads columns, and resets
-// the statement when it goes out of scope so the cache can hand it out again.
-class Query {
- public:
-  Query(sqlite3_stmt* s, const char* purpose) : s_(s), purpose_(purpose) {}
-  ~Query() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
-
-  // Binds the next parameters, in order.
-  template <typename... Args>
-  Query& bind(const Args&... args) {
-    (bind_one(args), ...);
-    return *this;
-  }
-  Query& bind_null() { return check(sqlite3_bind_null(s_, ++arg_)); }
-
-  // Steps once; true when a row is available.
-  bool next() {
-    int rc = sqlite3_step(s_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw error(sqlite3_db_handle(s_), purpose_);
-  }
-  void run() {
-    while (next()) {
-    }
-  }
-
-  int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
-  bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-  std::string text(int col) const {
-    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
-  }
-
- private:
-  void bind_one(int64_t v) { check(sqlite3_bind_int64(s_, ++arg_, v)); }
-  void bind_one(const std::string& v) {
-    check(sqlite3_bind_text64(s_, ++arg_, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-  }
-  Query& check(int rc) {
-    if (rc != SQLITE_OK) throw error(sqlite3_db_handle(s_), purpose_);
-    return *this;
-  }
-  sqlite3_stmt* s_;
-  const char* purpose_;
-  int arg_ = 0;
-};
-
-json parse_array(const std::string& text, const std::string& what) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) throw DbError(fmt::format("{} is not a JSON array", what));
-  return j;
-}
-
-// Invalid UTF-8 (possible in branch names) becomes U+FFFD rather than failing the tick.
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::string revisions_json(const std::vector<Revision>& revisions) {
-  json a = json::array();
-  for (auto& r : revisions)
-    a.push_back({{"project", r.project},
-                 {"rev", r.rev},
-                 {"branch", r.branch},
-                 {"remote", r.remote},
-                 {"fallback", r.fallback}});
-  return dump(a);
-}
-
-std::vector<Revision> parse_revisions(const std::string& text, int64_t job_id) {
-  std::string what = fmt::format("runbot.db: revisions of job {}", job_id);
-  std::vector<Revision> out;
-  try {
-    for (auto& r : parse_array(text, what))
-      out.push_back({r.at("project").get<std::string>(), r.at("rev").get<std::string>(),
-                     r.at("branch").get<std::string>(), r.at("remote").get<std::string>(),
-                     r.at("fallback").get<bool>()});
-  } catch (const json::exception& e) {
-    throw DbError(fmt::format("{}: {}", what, e.what()));
-  }
-  return out;
-}
-
-Job read_job(const Query& q) {
-  Job j;
-  j.id = q.i64(0);
-  j.group = q.text(1);
-  j.fingerprint = q.text(2);
-  j.revisions = parse_revisions(q.text(3), j.id);
-  j.reason = q.text(4);
-  j.manual = q.i64(5) != 0;
-  j.pinned = q.i64(6) != 0;
-  auto state = parse_job_state(q.text(7));
-  if (!state) throw DbError(fmt::format("runbot.db: job {} has state '{}'", j.id, q.text(7)));
-  j.state = *state;
-  if (!q.is_null(8)) {
-    j.result = parse_job_result(q.text(8));
-    if (!j.result) throw DbError(fmt::format("runbot.db: job {} has result '{}'", j.id, q.text(8)));
-  }
-  j.note = q.text(9);
-  j.created_at = q.i64(10);
-  j.started_at = q.i64(11);
-  j.finished_at = q.i64(12);
-  j.instance_started_at = q.i64(13);
-  j.port = static_cast<int>(q.i64(14));
-  j.details = q.text(15);
-  return j;
-}
-
-std::vector<Job> read_jobs(Query& q) {
-  std::vector<Job> out;
-  while (q.next()) out.push_back(read_job(q));
-  return out;
-}
-
-// Binds every job field but id, in column order.
-void bind_job_fields(Query& q, const Job& j) {
-  q.bind(j.group, j.fingerprint, revisions_json(j.revisions), j.reason, j.manual, j.pinned,
-         std::string(to_string(j.state)));
-  if (j.result)
-    q.bind(std::string(to_string(*j.result)));
-  else
-    q.bind_null();
-  q.bind(j.note, j.created_at, j.started_at, j.finished_at, j.instance_started_at, j.port,
-         j.details);
-}
 
 }  // namespace
 
@@ -508,115 +337,6 @@ void Db::upsert_group(const GroupRecord& g) {
       .bind(g.name, g.base, g.is_base, g.deleted, dump(json(g.warnings)), g.first_seen,
             g.last_activity)
       .run();
-}
-
-// --- jobs ---
-
-void Db::insert_job(const Job& job) {
-  const char* p = "recording a new job";
-  Query q(statement(sql::kInsertJob, p), p);
-  q.bind(job.id);
-  bind_job_fields(q, job);
-  q.run();
-}
-
-void Db::update_job(const Job& job) {
-  const char* p = "updating a job";
-  Query q(statement(sql::kUpdateJob, p), p);
-  bind_job_fields(q, job);
-  q.bind(job.id).run();
-}
-
-std::optional<Job> Db::job(int64_t id) {
-  const char* p = "reading a job";
-  Query q(statement(sql::kJob, p), p);
-  q.bind(id);
-  if (!q.next()) return std::nullopt;
-  return read_job(q);
-}
-
-std::vector<Job> Db::jobs() {
-  const char* p = "reading jobs";
-  Query q(statement(sql::kJobs, p), p);
-  return read_jobs(q);
-}
-
-void Db::for_each_job_newest_first(const std::function<bool(Job&&)>& each) {
-  const char* p = "reading jobs";
-  Query q(statement(sql::kJobsNewestFirst, p), p);
-  while (q.next())
-    if (!each(read_job(q))) break;
-}
-
-std::map<std::string, std::vector<int64_t>> Db::job_ids_by_group() {
-  const char* p = "reading the jobs of each group";
-  Query q(statement(sql::kJobIdsByGroup, p), p);
-  std::map<std::string, std::vector<int64_t>> out;
-  while (q.next()) out[q.text(0)].push_back(q.i64(1));
-  return out;
-}
-
-std::vector<Job> Db::jobs_in_states(const std::vector<JobState>& states) {
-  if (states.empty()) return {};
-  std::string marks = "?";
-  for (size_t i = 1; i < states.size(); ++i) marks += ", ?";
-  const char* p = "reading jobs by state";
-  Query q(statement(fmt::format(fmt::runtime(sql::kJobsInStates), marks), p), p);
-  for (auto s : states) q.bind(std::string(to_string(s)));
-  return read_jobs(q);
-}
-
-std::vector<Job> Db::jobs_of_group(const std::string& group) {
-  const char* p = "reading a group's jobs";
-  Query q(statement(sql::kJobsOfGroup, p), p);
-  q.bind(group);
-  return read_jobs(q);
-}
-
-std::vector<Job> Db::jobs_for_planning() {
-  const char* p = "reading the jobs planning needs";
-  Query q(statement(sql::kJobsForPlanning, p), p);
-  return read_jobs(q);
-}
-
-int64_t Db::change_count() {
-  const char* p = "reading the change sequence";
-  Query q(statement(sql::kChangeCount, p), p);
-  if (!q.next()) throw DbError("runbot.db: the change sequence row is missing");
-  return q.i64(0);
-}
-
-std::vector<int64_t> Db::jobs_changed_since(int64_t change) {
-  const char* p = "reading changed jobs";
-  Query q(statement(sql::kJobsChangedSince, p), p);
-  q.bind(change);
-  std::vector<int64_t> out;
-  while (q.next()) out.push_back(q.i64(0));
-  return out;
-}
-
-std::vector<int64_t> Db::jobs_to_collect(int keep_per_group) {
-  const char* p = "choosing jobs to garbage-collect";
-  Query q(statement(sql::kJobsToCollect, p), p);
-  q.bind(static_cast<int64_t>(keep_per_group));
-  std::vector<int64_t> out;
-  while (q.next()) out.push_back(q.i64(0));
-  return out;
-}
-
-void Db::mark_collected(int64_t id) {
-  const char* p = "marking a job collected";
-  Query(statement(sql::kMarkCollected, p), p).bind(id).run();
-}
-
-void Db::delete_job(int64_t id) {
-  const char* p = "deleting a job";
-  Query(statement(sql::kDeleteJob, p), p).bind(id).run();
-}
-
-void Db::delete_all_jobs() {
-  const char* p = "deleting all jobs";
-  Query(statement(sql::kDeleteAllJobs, p), p).run();
 }
 
 // --- key/value ---
