@@ -13,6 +13,7 @@
 
 #include "job/runner.h"
 #include "plan.h"
+#include "publish.h"
 #include "record.h"
 #include "scan.h"
 #include "state.h"
@@ -121,7 +122,8 @@ int cmd_status(const Paths& paths, bool json) {
   auto db = Db::open(paths.db());
   if (json) {
     StatusSource source = status_source(*config, paths, *db);
-    auto printed = write_status_json(source, now(), [](std::string_view text) -> Status {
+    Time stamp = content_changed_at(paths, *db, now());
+    auto printed = write_status_json(source, stamp, [](std::string_view text) -> Status {
       std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
       return {};
     });

@@ -1,6 +1,7 @@
 #include "publish.h"
 
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 
@@ -8,6 +9,7 @@
 
 #include "site/nginx.h"
 #include "site/site.h"
+#include "site/view.h"
 #include "status.h"
 
 namespace runbot {
@@ -52,6 +54,16 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
   // Only a complete publish is remembered, so a failed one is retried at the next tick.
   if (out.errors.empty()) db.set_meta(kPublishedKey, std::to_string(change));
   return out;
+}
+
+Time content_changed_at(const Paths& paths, Db& db, Time now) {
+  auto published = db.meta(kPublishedKey);
+  if (!published || *published != std::to_string(db.change_count())) return now;
+  std::ifstream in(paths.www() / "status.json", std::ios::binary);
+  std::string head(StatusJsonWriter::kUpdatedAtOffset + StatusJsonWriter::kUpdatedAtSize, '\0');
+  if (!in.read(head.data(), static_cast<std::streamsize>(head.size()))) return now;
+  auto stamp = parse_iso8601(head.substr(StatusJsonWriter::kUpdatedAtOffset));
+  return stamp ? *stamp : now;
 }
 
 }  // namespace runbot

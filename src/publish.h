@@ -18,4 +18,8 @@ struct PublishOutcome {
 
 PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time now);
 
+// When the status document's content last changed: the published status.json's "updated_at"
+// while nothing changed in the DB since that publish, else `now` (for `status --json`).
+Time content_changed_at(const Paths& paths, Db& db, Time now);
+
 }  // namespace runbot

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "job/job_file.h"
+#include "site/names.h"
 #include "util/clock.h"
 
 namespace runbot {
@@ -101,6 +102,7 @@ StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
                              {"deleted", g.deleted},
                              {"warnings", g.warnings},
                              {"last_activity", time_json(g.last_activity)},
+                             {"badge", fmt::format("badge/{}.svg", badge_stem(g.name))},
                              {"jobs", it == ids.end() ? json::array() : json(it->second)}});
   }
   for (const RemoteStatus& r : db.remote_statuses())

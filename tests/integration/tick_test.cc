@@ -61,6 +61,9 @@ TEST(TickE2E, NewCommitAndForcePushCreateJobsWithReasons) {
   ASSERT_EQ(trunk.size(), 2u);
   EXPECT_EQ(trunk[0]["reason"], "addons moved " + old_rev.substr(0, 7) + " -> " + new_rev.substr(0, 7));
   EXPECT_EQ(trunk[0]["revisions"]["addons"]["rev"], new_rev);
+  // Job 1 (the old revisions) may still be building: then the force-push below would find
+  // them "already queued". Let the builds end first.
+  ASSERT_TRUE(f.settle());
 
   // Force-push back to the old commit: a change too.
   f.addons->git({"checkout", "-q", "trunk"});
@@ -126,6 +129,18 @@ TEST(TickE2E, DryRunExplainsAndChangesNothing) {
             std::string::npos)
       << dry.out;
   EXPECT_EQ(f.status().dump(), before);
+}
+
+TEST(TickE2E, StatusJsonIsThePublishedDocument) {
+  Family f;
+  ASSERT_TRUE(f.settle());
+  auto published = nlohmann::json::parse(read_text(f.state / "www" / "status.json"));
+  EXPECT_EQ(f.status(), published);  // updated_at included: nothing changed since the publish
+  f.addons->commit("trunk", "c.py", "c\n");
+  ASSERT_EQ(f.tick().status, 0);
+  published = nlohmann::json::parse(read_text(f.state / "www" / "status.json"));
+  EXPECT_EQ(f.status(), published);
+  EXPECT_EQ(jobs_of(published, "trunk").size(), 2u);
 }
 
 TEST(TickE2E, HeldLockMakesATickExitZeroWithOneLine) {
