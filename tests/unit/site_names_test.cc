@@ -1,0 +1,52 @@
+// The site's pure helpers: times for humans, file names and links, badges.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "site/names.h"
+#include "site/site.h"
+#include "site/view.h"
+#include "util/clock.h"
+
+namespace runbot {
+namespace {
+
+constexpr Time kNow = 1795000000;
+
+TEST(SiteText, AgesDurationsAndTimes) {
+  EXPECT_EQ(short_time(1795521600), "2026-11-24 12:00 UTC");
+  EXPECT_EQ(duration_text(42), "42 s");
+  EXPECT_EQ(duration_text(185), "3 min 5 s");
+  EXPECT_EQ(duration_text(4800), "1 h 20 min");
+  EXPECT_EQ(parse_iso8601(iso8601(kNow)), kNow);
+  EXPECT_FALSE(parse_iso8601("2026-11-24 12:00:00"));
+  EXPECT_FALSE(parse_iso8601(""));
+}
+
+TEST(SiteNames, BadgeStemsAndLinks) {
+  EXPECT_EQ(badge_stem("trunk"), "7472756e6b");
+  EXPECT_NE(badge_stem(std::string(200, 'a')), badge_stem(std::string(201, 'a')));
+  EXPECT_TRUE(std::regex_match(badge_stem(std::string(200, '/')), std::regex("h[0-9a-f]{16}")));
+  EXPECT_EQ(log_href("jobs/230/logs/install.log"), "/jobs/230/logs/install.log");
+  EXPECT_FALSE(log_href("jobs/230/logs/../x"));
+  EXPECT_FALSE(log_href("jobs/x/logs/a.log"));
+  EXPECT_FALSE(log_href("/etc/passwd"));
+  EXPECT_TRUE(is_safe_artifact("coverage-html"));
+  EXPECT_TRUE(is_safe_artifact("build/coverage"));
+  EXPECT_FALSE(is_safe_artifact("../x"));
+  EXPECT_FALSE(is_safe_artifact("a//b"));
+  EXPECT_FALSE(is_safe_artifact("a b"));
+  EXPECT_FALSE(is_plain_http_url("javascript:alert(1)"));
+}
+
+TEST(SiteBadge, ColouredByResult) {
+  EXPECT_NE(render_badge("ok").find("#2e9e44"), std::string::npos);
+  EXPECT_NE(render_badge("warn").find("#e8830c"), std::string::npos);
+  EXPECT_NE(render_badge("ko").find("#d73a3a"), std::string::npos);
+  EXPECT_NE(render_badge("ko").find(">runbot<"), std::string::npos);
+  EXPECT_NE(render_badge("").find(">unknown<"), std::string::npos);
+  EXPECT_NE(render_badge("<x>").find(">unknown<"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace runbot
