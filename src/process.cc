@@ -1,6 +1,7 @@
 #include "process.h"
 
-#include <dirent.h>
+#include "proc_stat.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,8 +24,6 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr milliseconds kCaptureGrace{2000};
-constexpr milliseconds kKillWait{5000};
-constexpr milliseconds kPollStep{20};
 
 // What a forked child reports through its CLOEXEC pipe before exec (or instead of it).
 enum class Stage : int { pid, dev_null, log, chdir, setsid, fork, exec };
@@ -132,71 +131,6 @@ std::vector<Report> read_reports(int fd) {
   }
   return reports;
 }
-
-struct Stat {
-  char state = 0;
-  pid_t pgrp = 0;
-  uint64_t start_time = 0;
-};
-
-// Parses /proc/<pid>/stat without allocating (also used between fork and exec). The command
-// name may contain spaces and ')', so fields are counted after the last ')'.
-bool read_stat(pid_t pid, Stat* st) {
-  char path[32] = "/proc/";
-  char digits[16];
-  int nd = 0;
-  for (unsigned long v = static_cast<unsigned long>(pid); nd == 0 || v > 0; v /= 10)
-    digits[nd++] = static_cast<char>('0' + v % 10);
-  int pos = 6;
-  while (nd > 0) path[pos++] = digits[--nd];
-  std::memcpy(path + pos, "/stat", 6);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[4096];
-  size_t len = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    len += static_cast<size_t>(n);
-  }
-  close(fd);
-  buf[len] = '\0';
-  char* p = std::strrchr(buf, ')');
-  if (!p) return false;
-  ++p;
-  // Fields after ')': state is field 3, pgrp field 5, starttime field 22.
-  int field = 2;
-  uint64_t value = 0;
-  bool in_token = false;
-  for (; *p; ++p) {
-    if (*p == ' ' || *p == '\n') {
-      if (in_token) {
-        if (field == 5) st->pgrp = static_cast<pid_t>(value);
-        if (field == 22) {
-          st->start_time = value;
-          return st->state != 0;
-        }
-      }
-      in_token = false;
-      continue;
-    }
-    if (!in_token) {
-      in_token = true;
-      ++field;
-      value = 0;
-      if (field == 3) st->state = *p;
-    }
-    if (*p >= '0' && *p <= '9') value = value * 10 + static_cast<uint64_t>(*p - '0');
-  }
-  if (in_token && field == 22) {
-    st->start_time = value;
-    return st->state != 0;
-  }
-  return false;
-}
-
-bool is_dead_state(char s) { return s == 'Z' || s == 'X' || s == 'x'; }
 
 // Reaps `pid` if it has exited; true once it is reaped (status stored).
 bool try_reap(pid_t pid, int* status) {
@@ -371,46 +305,6 @@ Result<RunOutput> run_streaming(const std::vector<std::string>& argv, const RunO
   return run_piped(argv, opts, &sink);
 }
 
-std::optional<uint64_t> process_start_time(pid_t pid) {
-  Stat st;
-  if (pid <= 0 || !read_stat(pid, &st) || is_dead_state(st.state)) return std::nullopt;
-  return st.start_time;
-}
-
-ProcessId self_process_id() {
-  pid_t pid = getpid();
-  return ProcessId{pid, process_start_time(pid).value_or(0)};
-}
-
-bool is_alive(const ProcessId& p) {
-  auto start = process_start_time(p.pid);
-  return start && *start == p.start_time;
-}
-
-bool group_alive(pid_t pgid) {
-  if (pgid <= 0) return false;
-  DIR* dir = opendir("/proc");
-  if (!dir) return kill(-pgid, 0) == 0;
-  bool found = false;
-  while (dirent* e = readdir(dir)) {
-    const char* name = e->d_name;
-    if (*name < '1' || *name > '9') continue;
-    pid_t pid = static_cast<pid_t>(std::strtol(name, nullptr, 10));
-    Stat st;
-    if (read_stat(pid, &st) && st.pgrp == pgid && !is_dead_state(st.state)) {
-      found = true;
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
-}
-
-fs::path self_exe() {
-  std::error_code ec;
-  return fs::read_symlink("/proc/self/exe", ec);
-}
-
 Result<ProcessId> spawn_detached(const std::vector<std::string>& argv, const fs::path& log,
                                  const RunOptions& opts) {
   if (argv.empty() || argv[0].empty()) return Error{"cannot start an empty command"};
@@ -441,8 +335,8 @@ Result<ProcessId> spawn_detached(const std::vector<std::string>& argv, const fs:
     }
     // The child cannot be reaped (so its pid cannot be reused) before we exit: read its start
     // time here, where it is stable even if the program exits at once.
-    Stat st;
-    read_stat(child, &st);
+    ProcStat st;
+    read_proc_stat(child, &st);
     write_report(report[1], Stage::pid, child, st.start_time);
     _exit(0);
   }
@@ -458,34 +352,6 @@ Result<ProcessId> spawn_detached(const std::vector<std::string>& argv, const fs:
   }
   if (id.pid <= 0) return Error{"cannot start " + argv[0] + ": no pid reported"};
   return id;
-}
-
-bool kill_group(const ProcessId& p, milliseconds grace) {
-  if (p.pid <= 0) return true;
-  auto gone = [&] {
-    if (is_alive(p)) return false;
-    // The pid now names another process: a group with that id is a new one, not p's (the
-    // kernel reuses a pid only once no group or session uses it).
-    if (process_start_time(p.pid)) return true;
-    return !group_alive(p.pid);
-  };
-  auto signal_group = [&](int sig) {
-    if (gone()) return;
-    if (kill(-p.pid, sig) != 0 && errno == ESRCH && is_alive(p)) kill(p.pid, sig);
-  };
-  auto wait_until_gone = [&](milliseconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (!gone()) {
-      if (Clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(kPollStep);
-    }
-    return true;
-  };
-  if (gone()) return true;
-  signal_group(SIGTERM);
-  if (wait_until_gone(grace)) return true;
-  signal_group(SIGKILL);
-  return wait_until_gone(kKillWait);
 }
 
 Result<RunOutput> run_to_file(const std::vector<std::string>& argv, const fs::path& log,
