@@ -12,20 +12,19 @@
 #include <regex>
 #include <sstream>
 
+#include "config_checker.h"
 #include "database.h"
 
 namespace runbot {
 namespace {
 
+using config_check::a_type;
+using config_check::at;
+using config_check::Checker;
+using config_check::Item;
+
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-
-std::string a_type(const toml::node& n) {
-  static constexpr const char* kNames[] = {"nothing",    "a table",    "an array",  "a string",
-                                           "an integer", "a float",    "a boolean", "a date",
-                                           "a time",     "a date-time"};
-  return kNames[static_cast<int>(n.type())];
-}
 
 // Non-empty and only [a-z0-9], plus [A-Z] if `upper`, plus the characters of `punct`.
 bool is_word(std::string_view s, std::string_view punct, bool upper) {
@@ -34,136 +33,6 @@ bool is_word(std::string_view s, std::string_view punct, bool upper) {
            punct.find(c) != std::string_view::npos;
   });
 }
-
-std::string at(const toml::node& n) {
-  return fmt::format("{}:{}", n.source().begin.line, n.source().begin.column);
-}
-
-struct Item {
-  std::string value;
-  const toml::node* node;
-};
-
-// Collects every problem with its position; the typed readers report wrong types and ranges.
-class Checker {
- public:
-  explicit Checker(std::string_view source) : source_(source) {}
-
-  void error(const toml::source_position& pos, std::string message) {
-    problems_.push_back({pos, std::move(message)});
-  }
-  void error(const toml::node& n, std::string message) {
-    error(n.source().begin, std::move(message));
-  }
-  bool ok() const { return problems_.empty(); }
-
-  std::string report() {
-    std::stable_sort(problems_.begin(), problems_.end(), [](const auto& a, const auto& b) {
-      return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
-    });
-    std::string out;
-    for (const auto& p : problems_) {
-      if (!out.empty()) out += '\n';
-      out += fmt::format("{}:{}:{}: {}", source_, p.pos.line, p.pos.column, p.message);
-    }
-    return out;
-  }
-
-  void known_keys(const toml::table& t, std::initializer_list<std::string_view> known,
-                  const std::string& where) {
-    for (auto&& [key, node] : t) {
-      if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
-      error(key.source().begin, fmt::format("unknown key '{}' in {} (expected one of: {})",
-                                            key.str(), where, fmt::join(known, ", ")));
-    }
-  }
-
-  // The node at `key` as T (a value type, or toml::array), or nullptr if absent or of another
-  // type (reported).
-  template <typename T>
-  auto get(const toml::table& t, std::string_view key, const std::string& where,
-           std::string_view expected) -> decltype(t.get(key)->template as<T>()) {
-    const toml::node* n = t.get(key);
-    if (!n) return nullptr;
-    if (const auto* v = n->template as<T>()) return v;
-    error(*n, fmt::format("{} {} must be {}, not {}", where, key, expected, a_type(*n)));
-    return nullptr;
-  }
-
-  template <typename Int>
-  void read(const toml::table& t, std::string_view key, const std::string& where, int64_t lo,
-            int64_t hi, Int& out) {
-    const auto* v = get<int64_t>(t, key, where, "an integer");
-    if (!v) return;
-    const int64_t x = v->get();
-    if (x < lo) {
-      error(*v, fmt::format("{} {} must be at least {} (got {})", where, key, lo, x));
-    } else if (x > hi) {
-      error(*v, fmt::format("{} {} must be at most {} (got {})", where, key, hi, x));
-    } else {
-      out = static_cast<Int>(x);
-    }
-  }
-
-  void read(const toml::table& t, std::string_view key, const std::string& where,
-            std::string& out) {
-    if (const auto* v = get<std::string>(t, key, where, "a string")) out = v->get();
-  }
-
-  void read(const toml::table& t, std::string_view key, const std::string& where, bool& out) {
-    if (const auto* v = get<bool>(t, key, where, "a boolean (true or false)")) out = v->get();
-  }
-
-  // An array of strings; nullopt if absent or not an array. Elements that are not strings,
-  // empty or repeated are reported and skipped.
-  std::optional<std::vector<Item>> strings(const toml::table& t, std::string_view key,
-                                           const std::string& where) {
-    const auto* a = get<toml::array>(t, key, where, "an array of strings");
-    if (!a) return std::nullopt;
-    std::vector<Item> items;
-    for (size_t i = 0; i < a->size(); ++i) {
-      const toml::node& n = *a->get(i);
-      const auto* s = n.as_string();
-      if (!s) {
-        error(n, fmt::format("{} {}[{}] must be a string, not {}", where, key, i, a_type(n)));
-      } else if (s->get().empty()) {
-        error(n, fmt::format("{} {}[{}] is an empty string", where, key, i));
-      } else if (auto it = std::find_if(items.begin(), items.end(),
-                                        [&](const Item& x) { return x.value == s->get(); });
-                 it != items.end()) {
-        error(n, fmt::format("{} {} lists '{}' twice (first at {})", where, key, s->get(),
-                             at(*it->node)));
-      } else {
-        items.push_back({s->get(), &n});
-      }
-    }
-    return items;
-  }
-
-  // Compiles an ECMAScript regex; returns its capture count, or -1 (reported).
-  int regex(const toml::table& t, std::string_view key, const std::string& where,
-            std::string& out) {
-    const auto* v = get<std::string>(t, key, where, "a string");
-    if (!v) return -1;
-    try {
-      std::regex re(v->get(), std::regex::ECMAScript);
-      out = v->get();
-      return static_cast<int>(re.mark_count());
-    } catch (const std::regex_error& e) {
-      error(*v, fmt::format("{} {} \"{}\" is not a valid ECMAScript regex: {}", where, key,
-                            v->get(), e.what()));
-      return -1;
-    }
-  }
-
- private:
-  struct Problem {
-    toml::source_position pos;
-    std::string message;
-  };
-  std::string source_;
-  std::vector<Problem> problems_;
-};
 
 bool parse_port_range(std::string_view s, int& lo, int& hi) {
   auto number = [](std::string_view d, int& out) {
