@@ -1,0 +1,180 @@
+// Db: the job id sequence and the jobs table.
+// Opening, branches, remotes, groups, meta and transactions are in db_test.cc.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "db.h"
+#include "support/support.h"
+#include "unit/db_test_util.h"
+
+namespace runbot {
+namespace {
+
+using db_test::open_in;
+using db_test::sample_job;
+using test::TempDir;
+using ::testing::HasSubstr;
+
+void expect_same_job(const Job& a, const Job& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.group, b.group);
+  ASSERT_EQ(a.revisions.size(), b.revisions.size());
+  for (size_t i = 0; i < a.revisions.size(); ++i) {
+    EXPECT_EQ(a.revisions[i].project, b.revisions[i].project);
+    EXPECT_EQ(a.revisions[i].rev, b.revisions[i].rev);
+    EXPECT_EQ(a.revisions[i].branch, b.revisions[i].branch);
+    EXPECT_EQ(a.revisions[i].remote, b.revisions[i].remote);
+    EXPECT_EQ(a.revisions[i].fallback, b.revisions[i].fallback);
+  }
+  EXPECT_EQ(a.fingerprint, b.fingerprint);
+  EXPECT_EQ(a.reason, b.reason);
+  EXPECT_EQ(a.manual, b.manual);
+  EXPECT_EQ(a.pinned, b.pinned);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.result, b.result);
+  EXPECT_EQ(a.note, b.note);
+  EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.started_at, b.started_at);
+  EXPECT_EQ(a.finished_at, b.finished_at);
+  EXPECT_EQ(a.instance_started_at, b.instance_started_at);
+  EXPECT_EQ(a.port, b.port);
+}
+
+std::vector<int64_t> ids(const std::vector<Job>& jobs) {
+  std::vector<int64_t> out;
+  for (auto& j : jobs) out.push_back(j.id);
+  return out;
+}
+
+TEST(DbSequence, StartsAtOneAndAllocates) {
+  TempDir dir;
+  auto db = open_in(dir);
+  EXPECT_EQ(db->next_job_id(), 1);
+  EXPECT_EQ(db->allocate_job_id(), 1);
+  EXPECT_EQ(db->allocate_job_id(), 2);
+  EXPECT_EQ(db->next_job_id(), 3);
+}
+
+TEST(DbSequence, RaiseNeverLowers) {
+  TempDir dir;
+  auto db = open_in(dir);
+  db->raise_next_job_id(100);
+  EXPECT_EQ(db->next_job_id(), 100);
+  db->raise_next_job_id(5);
+  EXPECT_EQ(db->next_job_id(), 100);
+  EXPECT_EQ(db->allocate_job_id(), 100);
+  db->raise_next_job_id(100);
+  EXPECT_EQ(db->next_job_id(), 101);
+}
+
+TEST(DbSequence, PersistsAcrossReopenAndDeleteAllJobs) {
+  TempDir dir;
+  {
+    auto db = open_in(dir);
+    db->raise_next_job_id(40);
+    Db::Transaction t(*db);
+    db->insert_job(sample_job(db->allocate_job_id()));
+    db->insert_job(sample_job(db->allocate_job_id()));
+    t.commit();
+  }
+  auto db = open_in(dir);
+  EXPECT_EQ(db->next_job_id(), 42);
+  db->delete_all_jobs();
+  EXPECT_TRUE(db->jobs().empty());
+  EXPECT_EQ(db->next_job_id(), 42);
+  EXPECT_EQ(db->allocate_job_id(), 42);
+}
+
+TEST(DbJobs, RoundTripsEveryField) {
+  TempDir dir;
+  auto db = open_in(dir);
+  Job full = sample_job(7);
+  full.group = "grp <'\"$(x)>";
+  full.revisions[0].branch = "-rf \"quoted\" ü";
+  Job bare;
+  bare.id = 8;
+  bare.group = "6.0";
+  db->insert_job(full);
+  db->insert_job(bare);
+
+  auto got = db->job(7);
+  ASSERT_TRUE(got);
+  expect_same_job(*got, full);
+  got = db->job(8);
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got->result.has_value());
+  expect_same_job(*got, bare);
+  EXPECT_FALSE(db->job(9));
+
+  // Survives a reopen.
+  db.reset();
+  db = open_in(dir);
+  expect_same_job(*db->job(7), full);
+}
+
+TEST(DbJobs, UpdateWritesEveryFieldButId) {
+  TempDir dir;
+  auto db = open_in(dir);
+  db->insert_job(sample_job(3));
+  Job changed;
+  changed.id = 3;
+  changed.group = "other";
+  changed.state = JobState::done;
+  changed.result = JobResult::killed;
+  changed.note = "killed";
+  changed.finished_at = 99;
+  db->update_job(changed);
+  expect_same_job(*db->job(3), changed);
+  changed.result.reset();
+  db->update_job(changed);
+  EXPECT_FALSE(db->job(3)->result.has_value());
+}
+
+TEST(DbJobs, ListsFilterAndDelete) {
+  TempDir dir;
+  auto db = open_in(dir);
+  auto make = [&](int64_t id, const std::string& group, JobState state) {
+    Job j = sample_job(id, group);
+    j.state = state;
+    db->insert_job(j);
+  };
+  make(5, "b", JobState::done);
+  make(2, "a", JobState::pending);
+  make(9, "a", JobState::running);
+  make(4, "b", JobState::building);
+  make(7, "a", JobState::done);
+
+  EXPECT_EQ(ids(db->jobs()), (std::vector<int64_t>{2, 4, 5, 7, 9}));
+  EXPECT_EQ(ids(db->jobs_of_group("a")), (std::vector<int64_t>{2, 7, 9}));
+  EXPECT_TRUE(db->jobs_of_group("zzz").empty());
+  EXPECT_EQ(ids(db->jobs_in_states({JobState::done})), (std::vector<int64_t>{5, 7}));
+  EXPECT_EQ(ids(db->jobs_in_states({JobState::running, JobState::pending, JobState::building})),
+            (std::vector<int64_t>{2, 4, 9}));
+  EXPECT_TRUE(db->jobs_in_states({}).empty());
+
+  db->delete_job(7);
+  EXPECT_EQ(ids(db->jobs_of_group("a")), (std::vector<int64_t>{2, 9}));
+  db->delete_all_jobs();
+  EXPECT_TRUE(db->jobs().empty());
+}
+
+TEST(DbJobs, DuplicateIdIsDbError) {
+  TempDir dir;
+  auto db = open_in(dir);
+  db->insert_job(sample_job(1));
+  try {
+    db->insert_job(sample_job(1));
+    FAIL() << "expected DbError";
+  } catch (const DbError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("recording a new job"));
+  }
+  // The cached statement is usable again after the failure.
+  db->insert_job(sample_job(2));
+  EXPECT_EQ(db->jobs().size(), 2u);
+}
+
+}  // namespace
+}  // namespace runbot
