@@ -46,7 +46,9 @@ class MixedFamily : public ::testing::Test {
     while (std::chrono::steady_clock::now() < until) {
       runbot(state, {"tick"});
       bool busy = false;
-      for (const auto& j : status_json(state)["jobs"])
+      // Keep the document alive: ranging over a temporary's member would dangle.
+      nlohmann::json st = status_json(state);
+      for (const auto& j : st["jobs"])
         if (j["state"] == "pending" || j["state"] == "building") busy = true;
       if (!busy) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
