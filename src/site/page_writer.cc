@@ -19,7 +19,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kQueueLimit = 64;  // pages waiting: bounds memory, whatever the history
+// Jobs in flight: bounds memory, whatever the history.
+constexpr size_t kBatchSize = 32;
+constexpr size_t kQueueLimit = 4;  // batches
 
 // A new file in a folder nobody reads yet: no temp file, no rename, no sync (the caller syncs
 // the folder once before it becomes visible).
@@ -44,7 +46,8 @@ Status write_new_file(const fs::path& file, std::string_view content) {
 }  // namespace
 
 struct PageWriter::Worker {
-  Template tmpl;
+  Template page;
+  Template cell;
   std::vector<int64_t> written;
   std::optional<Error> error;
 };
@@ -55,16 +58,19 @@ PageWriter::PageWriter(const Config& config, const Paths& paths, fs::path dir, M
 Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, const Paths& paths,
                                                       fs::path dir, Mode mode, size_t threads) {
   std::unique_ptr<PageWriter> writer(new PageWriter(config, paths, std::move(dir), mode));
-  // Each thread renders with its own copy of the template: rendering keeps state in it.
+  // Each thread renders with its own copy of the templates: rendering keeps state in them.
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
-    auto tmpl = load_template("job.html.mustache");
-    if (!tmpl) return tmpl.error();
-    auto worker = std::make_unique<Worker>(Worker{std::move(*tmpl), {}, {}});
+    auto page = load_template("job.html.mustache");
+    if (!page) return page.error();
+    auto cell = load_template("job_cell.html.mustache");
+    if (!cell) return cell.error();
+    auto worker = std::make_unique<Worker>(Worker{std::move(*page), std::move(*cell), {}, {}});
     if (threads == 0)
       writer->inline_ = std::move(worker);
     else
       writer->workers_.push_back(std::move(worker));
   }
+  writer->filling_.reserve(kBatchSize);
   for (auto& worker : writer->workers_)
     writer->threads_.emplace_back([w = writer.get(), &worker] { w->run(*worker); });
   return writer;
@@ -72,57 +78,74 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
 
 PageWriter::~PageWriter() { (void)finish(); }
 
-void PageWriter::write_page(Worker& worker, int64_t id, const json& job) {
+void PageWriter::render(Worker& worker, const Task& task) {
   if (worker.error) return;
   try {
-    std::string html = worker.tmpl.render(job_view(config_, paths_, job));
-    fs::path file = dir_ / fmt::format("{}.html", id);
-    if (mode_ == Mode::fresh) {
-      if (auto st = write_new_file(file, html); !st)
-        worker.error = st.error();
-      else
-        worker.written.push_back(id);
-    } else if (auto wrote = write_file_if_changed(file, html, Sync::later); !wrote) {
-      worker.error = wrote.error();
-    } else if (*wrote) {
-      worker.written.push_back(id);
+    View view = job_view(config_, paths_, task.job);
+    if (task.page) {
+      std::string html = worker.page.render(view);
+      fs::path file = dir_ / fmt::format("{}.html", task.id);
+      if (mode_ == Mode::fresh) {
+        if (auto st = write_new_file(file, html); !st)
+          worker.error = st.error();
+        else
+          worker.written.push_back(task.id);
+      } else if (auto wrote = write_file_if_changed(file, html, Sync::later); !wrote) {
+        worker.error = wrote.error();
+      } else if (*wrote) {
+        worker.written.push_back(task.id);
+      }
+    }
+    if (task.cell) {
+      add_cell_fields(view, task.job);
+      *task.cell = worker.cell.render(view);
     }
   } catch (const std::exception& e) {
-    worker.error = Error{fmt::format("job {}: cannot render its page: {}", id, e.what())};
+    worker.error = Error{fmt::format("job {}: cannot render it: {}", task.id, e.what())};
   }
 }
 
 void PageWriter::run(Worker& worker) {
   for (;;) {
-    std::pair<int64_t, json> item;
+    Batch batch;
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      work_.wait(lock, [&] { return closing_ || !queue_.empty(); });
       if (queue_.empty()) return;
-      item = std::move(queue_.front());
+      batch = std::move(queue_.front());
       queue_.pop_front();
     }
-    changed_.notify_all();
-    write_page(worker, item.first, item.second);
+    space_.notify_one();
+    for (const Task& task : batch) render(worker, task);
   }
 }
 
-void PageWriter::add(int64_t id, json job) {
-  if (inline_) return write_page(*inline_, id, job);
+void PageWriter::push_batch() {
+  if (filling_.empty()) return;
   {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return queue_.size() < kQueueLimit; });
-    queue_.emplace_back(id, std::move(job));
+    space_.wait(lock, [&] { return queue_.size() < kQueueLimit; });
+    queue_.push_back(std::move(filling_));
   }
-  changed_.notify_all();
+  work_.notify_one();
+  filling_ = Batch();
+  filling_.reserve(kBatchSize);
+}
+
+void PageWriter::add(int64_t id, json job, bool page, std::string* cell) {
+  if (!page && !cell) return;
+  if (inline_) return render(*inline_, Task{id, std::move(job), page, cell});
+  filling_.push_back(Task{id, std::move(job), page, cell});
+  if (filling_.size() >= kBatchSize) push_batch();
 }
 
 Result<std::vector<std::string>> PageWriter::finish() {
+  if (!threads_.empty()) push_batch();
   {
     std::lock_guard lock(mutex_);
     closing_ = true;
   }
-  changed_.notify_all();
+  work_.notify_all();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   if (inline_) workers_.push_back(std::move(inline_));

@@ -1,5 +1,6 @@
-// Job pages (job/<id>.html) rendered and written on worker threads, so that rendering and file
-// creation overlap with reading the history (a full publish of 20,000 jobs).
+// Jobs' views rendered on worker threads: each job's page (job/<id>.html), written to disk, and
+// its index cell when the index shows it. Rendering and file creation then overlap with reading
+// the history (a full publish of 20,000 jobs), and one view serves both page and cell.
 #pragma once
 #include <condition_variable>
 #include <deque>
@@ -24,23 +25,33 @@ class PageWriter {
   // compare: a page is replaced (atomically) only when its content changed.
   enum class Mode { fresh, compare };
 
-  // `threads` == 0: add() renders and writes the page itself.
+  // `threads` == 0: add() renders and writes itself.
   static Result<std::unique_ptr<PageWriter>> start(const Config& config, const Paths& paths,
                                                    std::filesystem::path dir, Mode mode,
                                                    size_t threads);
   ~PageWriter();
 
-  // Queues the page of `job` (a status.json job object); blocks while the queue is full.
-  void add(int64_t id, nlohmann::json job);
-  // Waits for every queued page. Returns the pages written ("job/<id>.html", id order) or the
+  // Queues `job` (a status.json job object): its page is written when `page`, its index cell
+  // is rendered into `*cell` when `cell` is given (the caller keeps `*cell` alive and untouched
+  // until finish()). Blocks while the queue is full.
+  void add(int64_t id, nlohmann::json job, bool page, std::string* cell);
+  // Waits for every queued job. Returns the pages written ("job/<id>.html", id order) or the
   // first error.
   Result<std::vector<std::string>> finish();
 
  private:
+  struct Task {
+    int64_t id;
+    nlohmann::json job;
+    bool page;
+    std::string* cell;
+  };
+  using Batch = std::vector<Task>;
   struct Worker;
   PageWriter(const Config& config, const Paths& paths, std::filesystem::path dir, Mode mode);
   void run(Worker& worker);
-  void write_page(Worker& worker, int64_t id, const nlohmann::json& job);
+  void render(Worker& worker, const Task& task);
+  void push_batch();
 
   const Config& config_;
   const Paths& paths_;
@@ -50,9 +61,11 @@ class PageWriter {
   std::vector<std::thread> threads_;
   std::unique_ptr<Worker> inline_;  // threads == 0
 
+  Batch filling_;  // the producer's batch, handed over whole: one wake-up per batch, not per job
   std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::pair<int64_t, nlohmann::json>> queue_;
+  std::condition_variable work_;   // a batch is queued, or closing
+  std::condition_variable space_;  // the queue went below its limit
+  std::deque<Batch> queue_;
   bool closing_ = false;
 };
 

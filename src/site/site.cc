@@ -65,7 +65,8 @@ bool empty_or_missing(const fs::path& dir) {
 // What reading the jobs collects for one group: its newest cells, badge result and job count.
 struct GroupSlot {
   std::string stem;
-  std::vector<std::pair<size_t, std::string>> cells;  // (position in the group, HTML)
+  std::vector<std::string> cells;  // by position in the group: filled by the page writer
+  size_t shown = 0;                // cells asked for
   size_t jobs = 0;
   size_t result_pos = SIZE_MAX;
   std::string result;
@@ -142,8 +143,6 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
   }
   auto index_tmpl = load_template("index.html.mustache");
   if (!index_tmpl) return index_tmpl.error();
-  auto cell_tmpl = load_template("job_cell.html.mustache");
-  if (!cell_tmpl) return cell_tmpl.error();
   auto group_tmpl = load_template("index_group.html.mustache");
   if (!group_tmpl) return group_tmpl.error();
   auto css = read_file(share_dir() / "www" / "style.css");
@@ -153,6 +152,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
 
   json& groups = source.groups;
   if (!groups.is_array()) groups = json::array();
+  size_t shown = static_cast<size_t>(std::max(config.runbot.keep_per_group, 5));
   std::vector<GroupSlot> slots(groups.size());
   std::unordered_map<int64_t, std::pair<size_t, size_t>> place;  // job -> (group, position)
   for (size_t i = 0; i < groups.size(); ++i) {
@@ -164,6 +164,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     g["badge"] = fmt::format("badge/{}.svg", slots[i].stem);
     auto ids = g.find("jobs");
     if (ids == g.end() || !ids->is_array()) continue;
+    slots[i].cells.resize(std::min(ids->size(), shown));  // never resized again: see add()
     for (size_t pos = 0; pos < ids->size(); ++pos)
       if ((*ids)[pos].is_number_integer()) place.try_emplace((*ids)[pos].get<int64_t>(), i, pos);
   }
@@ -188,7 +189,6 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
       [&](std::string_view text) { return (*status_file)->write(text); });
   if (auto st = status_writer.begin(now, source.next_job_id, groups); !st) return st.error();
 
-  size_t shown = static_cast<size_t>(std::max(config.runbot.keep_per_group, 5));
   std::vector<int64_t> listed;  // every page, for pruning after a compared full publish
   Status streamed = source.for_each_job([&](json&& job) -> Status {
     if (auto st = status_writer.job(job); !st) return st;
@@ -197,6 +197,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     int64_t id = id_field->get<int64_t>();
     bool dirty = !only_jobs || only_jobs->count(id);
     if (!only_jobs && !fresh) listed.push_back(id);
+    std::string* cell = nullptr;
     if (auto it = place.find(id); it != place.end()) {
       auto [index, pos] = it->second;
       GroupSlot& slot = slots[index];
@@ -206,10 +207,12 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
         slot.result_pos = pos;
         slot.result = r;
       }
-      if (pos < shown)
-        slot.cells.emplace_back(pos, cell_tmpl->render(cell_view(config, paths, job)));
+      if (pos < slot.cells.size()) {
+        cell = &slot.cells[pos];
+        ++slot.shown;
+      }
     }
-    if (dirty) (*pages)->add(id, std::move(job));
+    (*pages)->add(id, std::move(job), dirty, cell);
     return {};
   });
   auto written_pages = (*pages)->finish();
@@ -225,10 +228,9 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
   std::vector<IndexCells> cells(slots.size());
   for (size_t i = 0; i < slots.size(); ++i) {
     GroupSlot& slot = slots[i];
-    std::sort(slot.cells.begin(), slot.cells.end());
-    for (const auto& cell : slot.cells) cells[i].html += cell.second;
-    cells[i].hidden = slot.jobs > slot.cells.size() ? slot.jobs - slot.cells.size() : 0;
-    std::vector<std::pair<size_t, std::string>>().swap(slot.cells);  // one copy at a time
+    for (const std::string& cell : slot.cells) cells[i].html += cell;
+    cells[i].hidden = slot.jobs > slot.shown ? slot.jobs - slot.shown : 0;
+    std::vector<std::string>().swap(slot.cells);  // one copy at a time
     if (slot.stem.empty()) continue;
     stems.insert(slot.stem);
     if (only_jobs && !slot.dirty) continue;

@@ -7,10 +7,13 @@
 
 namespace runbot {
 
-using kainjow::mustache::data;
 using nlohmann::json;
 
-std::string Template::render(const json& view) { return tmpl.render(to_mustache(view)); }
+std::string Template::render(const View& view) {
+  std::string out;
+  tmpl.render(view, [&out](const std::string& text) { out += text; });
+  return out;
+}
 
 Result<Template> load_template(const std::string& name) {
   auto file = share_dir() / "templates" / name;
@@ -22,28 +25,38 @@ Result<Template> load_template(const std::string& name) {
   return t;
 }
 
-data to_mustache(const json& view) {
+void put(View& object, const std::string& key, View value) {
+  if (object.is_object()) object[key] = std::move(value);
+}
+
+void append(View& list, View value) {
+  if (!list.is_list()) return;
+  list.push_back(View(false));  // a cheap placeholder, then the value moves over it
+  const_cast<View&>(list.list_value().back()) = std::move(value);
+}
+
+View Template::to_view(const json& view) {
   switch (view.type()) {
     case json::value_t::object: {
-      data d{data::type::object};
-      for (const auto& [key, value] : view.items()) d.set(key, to_mustache(value));
+      View d{View::type::object};
+      for (const auto& [key, value] : view.items()) put(d, key, to_view(value));
       return d;
     }
     case json::value_t::array: {
-      data d{data::type::list};
-      for (const auto& item : view) d.push_back(to_mustache(item));
+      View d{View::type::list};
+      for (const auto& item : view) append(d, to_view(item));
       return d;
     }
     case json::value_t::string:
-      return data{view.get<std::string>()};
+      return View{view.get_ref<const std::string&>()};
     case json::value_t::boolean:
-      return data{view.get<bool>()};
+      return View{view.get<bool>()};
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
     case json::value_t::number_float:
-      return data{view.dump()};
+      return View{view.dump()};
     default:
-      return data{false};
+      return View{false};
   }
 }
 

@@ -1,4 +1,4 @@
-// Mustache templates from share/templates/, and the bridge from JSON view data to mustache.
+// Mustache templates from share/templates/, their data (View), and the bridge from JSON to it.
 #pragma once
 #include <functional>
 #include <kainjow/mustache.hpp>
@@ -9,16 +9,25 @@
 
 namespace runbot {
 
+// What a template renders: mustache data (objects, lists, strings, booleans).
+using View = kainjow::mustache::data;
+
 // A parsed template. `{{x}}` is HTML-escaped unless a custom escape is given.
 struct Template {
   kainjow::mustache::mustache tmpl;
-  std::string render(const nlohmann::json& view);
+  std::string render(const View& view);
+  std::string render(const nlohmann::json& view) { return render(to_view(view)); }
+  static View to_view(const nlohmann::json& view);
 };
 
 // Reads and parses share/templates/<name>; errors name the file and the parse problem.
 Result<Template> load_template(const std::string& name);
 
 // JSON -> mustache data: null and false are falsy, numbers become their shortest text.
-kainjow::mustache::data to_mustache(const nlohmann::json& view);
+inline View to_mustache(const nlohmann::json& view) { return Template::to_view(view); }
+
+// kainjow's set() and push_back() copy their argument (a whole subtree); these move it in.
+void put(View& object, const std::string& key, View value);
+void append(View& list, View value);
 
 }  // namespace runbot

@@ -50,8 +50,15 @@ std::optional<Time> time_field(const json& j, const char* key) {
 
 std::string number_text(double v) { return fmt::format("{:g}", v); }
 
-json steps_view(const json& job) {
-  json steps = json::array();
+View text_view(std::string s) { return View{std::move(s)}; }
+View opt_view(const json& j, const char* key) {
+  std::string s = text(j, key);
+  return s.empty() ? View{false} : View{std::move(s)};
+}
+View number_view(int64_t v) { return View{std::to_string(v)}; }
+
+View steps_view(const json& job) {
+  View steps{View::type::list};
   const json& list = field(job, "steps");
   if (!list.is_array()) return steps;
   for (const json& s : list) {
@@ -59,48 +66,54 @@ json steps_view(const json& job) {
     auto exit = integer(s, "exit");
     bool timed_out = flag(s, "timed_out");
     auto href = log_href(text(s, "log"));
-    steps.push_back({{"name", text(s, "name")},
-                     {"exit", exit ? json(*exit) : json("-")},
-                     {"seconds", seconds.is_number() ? number_text(seconds.get<double>()) : "-"},
-                     {"errors", integer(s, "errors").value_or(0)},
-                     {"warnings", integer(s, "warnings").value_or(0)},
-                     {"timed_out", timed_out},
-                     {"failed", timed_out || (exit && *exit != 0)},
-                     {"log_href", href ? json(*href) : json(nullptr)}});
+    View step;
+    put(step, "name", text_view(text(s, "name")));
+    put(step, "exit", exit ? number_view(*exit) : View{"-"});
+    put(step, "seconds",
+        View{seconds.is_number() ? number_text(seconds.get<double>()) : std::string("-")});
+    put(step, "errors", number_view(integer(s, "errors").value_or(0)));
+    put(step, "warnings", number_view(integer(s, "warnings").value_or(0)));
+    put(step, "timed_out", View{timed_out});
+    put(step, "failed", View{timed_out || (exit && *exit != 0)});
+    put(step, "log_href", href ? View{*href} : View{false});
+    append(steps, std::move(step));
   }
   return steps;
 }
 
-json artifacts_view(const Config& config, const Paths& paths, int64_t id,
+View artifacts_view(const Config& config, const Paths& paths, int64_t id,
                     const std::string& state) {
-  json out = json::array();
-  if (state != "running" && state != "done") return out;
+  View out{View::type::list};
+  if (config.build.artifacts.empty() || (state != "running" && state != "done")) return out;
   for (const std::string& a : config.build.artifacts) {
     std::error_code ec;
     if (!is_safe_artifact(a) || !fs::is_directory(paths.job(id) / "src" / a, ec)) continue;
-    out.push_back({{"name", a}, {"href", fmt::format("/jobs/{}/src/{}/", id, a)}});
+    View artifact;
+    put(artifact, "name", View{a});
+    put(artifact, "href", View{fmt::format("/jobs/{}/src/{}/", id, a)});
+    append(out, std::move(artifact));
   }
   return out;
 }
 
 // In the config's build order, then any project the config no longer has.
-json revisions_view(const Config& config, const json& job) {
-  json out = json::array();
+View revisions_view(const Config& config, const json& job) {
+  View out{View::type::list};
   const json& revs = field(job, "revisions");
   if (!revs.is_object()) return out;
-  std::vector<std::string> order;
+  auto add = [&](const std::string& project, const json& r) {
+    View rev;
+    put(rev, "project", View{project});
+    put(rev, "branch", text_view(text(r, "branch")));
+    put(rev, "rev", text_view(text(r, "rev")));
+    put(rev, "remote", text_view(text(r, "remote")));
+    put(rev, "fallback", View{flag(r, "fallback")});
+    append(out, std::move(rev));
+  };
   for (const ProjectConfig& p : config.projects)
-    if (revs.contains(p.name)) order.push_back(p.name);
+    if (auto it = revs.find(p.name); it != revs.end()) add(p.name, *it);
   for (const auto& [project, r] : revs.items())
-    if (!config.project(project)) order.push_back(project);
-  for (const std::string& project : order) {
-    const json& r = revs[project];
-    out.push_back({{"project", project},
-                   {"branch", text(r, "branch")},
-                   {"rev", text(r, "rev")},
-                   {"remote", text(r, "remote")},
-                   {"fallback", flag(r, "fallback")}});
-  }
+    if (!config.project(project)) add(project, r);
   return out;
 }
 
@@ -138,7 +151,7 @@ std::string job_class(const json& job) {
   return text(job, "state") == "building" ? "building" : "pending";
 }
 
-json job_view(const Config& config, const Paths& paths, const json& job) {
+View job_view(const Config& config, const Paths& paths, const json& job) {
   int64_t id = integer(job, "id").value_or(0);
   std::string state = text(job, "state");
   std::string result = text(job, "result");
@@ -148,42 +161,44 @@ json job_view(const Config& config, const Paths& paths, const json& job) {
   bool connect = state == "running" && is_plain_http_url(url);
   const json& coverage = field(job, "coverage");
   auto port = integer(job, "port");
-  json steps = steps_view(job);
-  json artifacts = artifacts_view(config, paths, id, state);
-  return {{"id", id},
-          {"page", fmt::format("job/{}.html", id)},
-          {"group", text(job, "group")},
-          {"state", state},
-          {"result", result.empty() ? json(nullptr) : json(result)},
-          {"label", result.empty() ? state : result},
-          {"cls", job_class(job)},
-          {"manual", flag(job, "manual")},
-          {"pinned", flag(job, "pinned")},
-          {"reason", opt_text(job, "reason")},
-          {"note", opt_text(job, "note")},
-          {"created_at", opt_text(job, "created_at")},
-          {"started_at", opt_text(job, "started_at")},
-          {"finished_at", opt_text(job, "finished_at")},
-          {"duration", started && finished ? json(duration_text(*finished - *started)) : json()},
-          {"revisions", revisions_view(config, job)},
-          {"steps", steps},
-          {"has_steps", !steps.empty()},
-          {"artifacts", artifacts},
-          {"has_artifacts", !artifacts.empty()},
-          {"coverage",
-           coverage.is_number() ? json(number_text(coverage.get<double>()) + "%") : json(nullptr)},
-          {"port", port ? json(*port) : json(nullptr)},
-          {"connect", connect ? json(url) : json(nullptr)}};
+  View steps = steps_view(job);
+  View artifacts = artifacts_view(config, paths, id, state);
+  View v;
+  put(v, "id", number_view(id));
+  put(v, "page", View{fmt::format("job/{}.html", id)});
+  put(v, "group", text_view(text(job, "group")));
+  put(v, "label", View{result.empty() ? state : result});
+  put(v, "state", View{std::move(state)});
+  put(v, "result", result.empty() ? View{false} : View{result});
+  put(v, "cls", View{job_class(job)});
+  put(v, "manual", View{flag(job, "manual")});
+  put(v, "pinned", View{flag(job, "pinned")});
+  put(v, "reason", opt_view(job, "reason"));
+  put(v, "note", opt_view(job, "note"));
+  put(v, "created_at", opt_view(job, "created_at"));
+  put(v, "started_at", opt_view(job, "started_at"));
+  put(v, "finished_at", opt_view(job, "finished_at"));
+  put(v, "duration",
+      started && finished ? View{duration_text(*finished - *started)} : View{false});
+  put(v, "revisions", revisions_view(config, job));
+  put(v, "has_steps", View{steps.is_non_empty_list()});
+  put(v, "steps", std::move(steps));
+  put(v, "has_artifacts", View{artifacts.is_non_empty_list()});
+  put(v, "artifacts", std::move(artifacts));
+  put(v, "coverage",
+      coverage.is_number() ? View{number_text(coverage.get<double>()) + "%"} : View{false});
+  put(v, "port", port ? number_view(*port) : View{false});
+  put(v, "connect", connect ? View{url} : View{false});
+  return v;
 }
 
-json cell_view(const Config& config, const Paths& paths, const json& job) {
-  json cell = job_view(config, paths, job);
+void add_cell_fields(View& view, const json& job) {
   // Ages are shown by the page's script from the absolute time, so the HTML stays the same
   // while nothing changes (an idle tick rewrites nothing).
   auto created = time_field(job, "created_at");
-  cell["age"] = created ? json(short_time(*created)) : json(nullptr);
-  if (text(job, "state") == "building") cell["building_since"] = opt_text(job, "started_at");
-  return cell;
+  put(view, "age", created ? View{short_time(*created)} : View{false});
+  put(view, "building_since",
+      text(job, "state") == "building" ? opt_view(job, "started_at") : View{false});
 }
 
 json group_view(const json& group, const IndexCells& cells) {

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "site/template.h"
 #include "util/paths.h"
 
 namespace runbot {
@@ -26,10 +27,11 @@ std::string job_class(const nlohmann::json& job);
 
 // The job page's data: every field of one status.json job, plus links (logs, artifacts,
 // Connect). Nothing in it depends on the clock, so an unchanged job keeps its page.
-nlohmann::json job_view(const Config& config, const Paths& paths, const nlohmann::json& job);
+View job_view(const Config& config, const Paths& paths, const nlohmann::json& job);
 
-// An index cell's data: job_view() plus the absolute age and building time.
-nlohmann::json cell_view(const Config& config, const Paths& paths, const nlohmann::json& job);
+// What an index cell adds to job_view(): the absolute age and building time (the job page
+// does not show them).
+void add_cell_fields(View& view, const nlohmann::json& job);
 
 // One group's part of the index: its newest jobs' cells, already rendered, and how many older
 // jobs are not shown.
