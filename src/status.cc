@@ -109,13 +109,18 @@ StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
     // No fetch time here: it changes every tick, and an idle tick must rewrite nothing.
     source.remotes.push_back(
         {{"project", r.project}, {"remote", r.remote}, {"ok", r.ok}, {"message", r.message}});
-  source.for_each_job = [&config, &paths, &db](const StatusSource::JobCallback& each) {
+  source.for_each_row = [&db](const StatusSource::RowCallback& each) {
     Status status;
     db.for_each_job_newest_first([&](Job&& job) {
-      status = each(job_json(config, paths, job));
+      status = each(std::move(job));
       return status.ok();
     });
     return status;
+  };
+  source.job_json = [&config, &paths](const Job& job) { return job_json(config, paths, job); };
+  source.for_each_job = [rows = source.for_each_row,
+                         to_json = source.job_json](const StatusSource::JobCallback& each) {
+    return rows([&](Job&& job) { return each(to_json(job)); });
   };
   return source;
 }
@@ -161,10 +166,12 @@ Status StatusJsonWriter::begin(Time updated_at, const json& next_job_id, const j
   return sink_(text);
 }
 
-Status StatusJsonWriter::job(const json& job) {
+std::string StatusJsonWriter::line(const json& job) { return compact(job); }
+
+Status StatusJsonWriter::job_line(std::string_view line) {
   std::string text = first_job_ ? "\n  " : ",\n  ";
   first_job_ = false;
-  text += compact(job);
+  text += line;
   return sink_(text);
 }
 

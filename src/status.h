@@ -25,6 +25,11 @@ struct StatusSource {
   nlohmann::json remotes = nlohmann::json::array();
   // Calls `each` with every job object, newest first; stops at, and returns, the first error.
   std::function<Status(const JobCallback& each)> for_each_job;
+  // Sources read from the DB also give the rows (same order), and how a row becomes its job
+  // object: the costly part, which a publisher can then do on other threads.
+  using RowCallback = std::function<Status(Job&& row)>;
+  std::function<Status(const RowCallback& each)> for_each_row;
+  std::function<nlohmann::json(const Job& row)> job_json;
 };
 
 // The document of what `db` holds; its jobs are read from `db` (which must outlive it) row by
@@ -45,7 +50,10 @@ class StatusJsonWriter {
 
   explicit StatusJsonWriter(Sink sink) : sink_(std::move(sink)) {}
   Status begin(Time updated_at, const nlohmann::json& next_job_id, const nlohmann::json& groups);
-  Status job(const nlohmann::json& job);
+  Status job(const nlohmann::json& job) { return job_line(line(job)); }
+  // The same in two halves: a job object's line (any thread), then writing it.
+  static std::string line(const nlohmann::json& job);
+  Status job_line(std::string_view line);
   Status end(const nlohmann::json& remotes);
 
  private:

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "site/template.h"
+#include "status.h"
 #include "site/view.h"
 #include "util/atomic_file.h"
 
@@ -21,7 +22,8 @@ namespace {
 
 // Jobs in flight: bounds memory, whatever the history.
 constexpr size_t kBatchSize = 32;
-constexpr size_t kQueueLimit = 4;  // batches
+constexpr size_t kQueueLimit = 4;   // batches not started
+constexpr size_t kUnsentLimit = 8;  // batches whose lines wait for an earlier batch
 
 // A new file in a folder nobody reads yet: no temp file, no rename, no sync (the caller syncs
 // the folder once before it becomes visible).
@@ -52,12 +54,13 @@ struct PageWriter::Worker {
   std::optional<Error> error;
 };
 
-PageWriter::PageWriter(const Config& config, const Paths& paths, fs::path dir, Mode mode)
-    : config_(config), paths_(paths), dir_(std::move(dir)), mode_(mode) {}
+PageWriter::PageWriter(const Config& config, const Paths& paths, Options options)
+    : config_(config), paths_(paths), options_(std::move(options)) {}
 
 Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, const Paths& paths,
-                                                      fs::path dir, Mode mode, size_t threads) {
-  std::unique_ptr<PageWriter> writer(new PageWriter(config, paths, std::move(dir), mode));
+                                                      Options options) {
+  size_t threads = options.threads;
+  std::unique_ptr<PageWriter> writer(new PageWriter(config, paths, std::move(options)));
   // Each thread renders with its own copy of the templates: rendering keeps state in them.
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
     auto page = load_template("job.html.mustache");
@@ -70,7 +73,6 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
     else
       writer->workers_.push_back(std::move(worker));
   }
-  writer->filling_.reserve(kBatchSize);
   for (auto& worker : writer->workers_)
     writer->threads_.emplace_back([w = writer.get(), &worker] { w->run(*worker); });
   return writer;
@@ -78,14 +80,14 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
 
 PageWriter::~PageWriter() { (void)finish(); }
 
-void PageWriter::render(Worker& worker, const Task& task) {
-  if (worker.error) return;
+void PageWriter::render(Worker& worker, const Task& task, const json& job) {
+  if (worker.error || (!task.page && !task.cell)) return;
   try {
-    View view = job_view(config_, paths_, task.job);
+    View view = job_view(config_, paths_, job);
     if (task.page) {
       std::string html = worker.page.render(view);
-      fs::path file = dir_ / fmt::format("{}.html", task.id);
-      if (mode_ == Mode::fresh) {
+      fs::path file = options_.dir / fmt::format("{}.html", task.id);
+      if (options_.mode == Mode::fresh) {
         if (auto st = write_new_file(file, html); !st)
           worker.error = st.error();
         else
@@ -97,7 +99,7 @@ void PageWriter::render(Worker& worker, const Task& task) {
       }
     }
     if (task.cell) {
-      add_cell_fields(view, task.job);
+      add_cell_fields(view, job);
       *task.cell = worker.cell.render(view);
     }
   } catch (const std::exception& e) {
@@ -105,9 +107,25 @@ void PageWriter::render(Worker& worker, const Task& task) {
   }
 }
 
+void PageWriter::process(Worker& worker, Batch& batch) {
+  batch.lines.resize(batch.tasks.size());
+  for (size_t i = 0; i < batch.tasks.size(); ++i) {
+    const Task& task = batch.tasks[i];
+    json converted;
+    const json* job = std::get_if<json>(&task.job);
+    if (!job) {
+      converted = options_.to_json ? options_.to_json(std::get<Job>(task.job)) : json::object();
+      job = &converted;
+    }
+    if (options_.lines) batch.lines[i] = StatusJsonWriter::line(*job);
+    render(worker, task, *job);
+  }
+  batch.tasks.clear();  // frees the jobs now, not when the lines are written
+}
+
 void PageWriter::run(Worker& worker) {
   for (;;) {
-    Batch batch;
+    std::shared_ptr<Batch> batch;
     {
       std::unique_lock lock(mutex_);
       work_.wait(lock, [&] { return closing_ || !queue_.empty(); });
@@ -116,31 +134,70 @@ void PageWriter::run(Worker& worker) {
       queue_.pop_front();
     }
     space_.notify_one();
-    for (const Task& task : batch) render(worker, task);
+    process(worker, *batch);
+    {
+      std::lock_guard lock(mutex_);
+      batch->done = true;
+    }
+    done_.notify_all();
   }
 }
 
-void PageWriter::push_batch() {
-  if (filling_.empty()) return;
+// Gives the sink the lines of finished batches, oldest first, until at most `keep` batches
+// are left unsent (waiting for the oldest when needed).
+Status PageWriter::drain(size_t keep) {
+  while (!unsent_.empty()) {
+    std::shared_ptr<Batch> oldest = unsent_.front();
+    {
+      std::unique_lock lock(mutex_);
+      if (unsent_.size() <= keep && !oldest->done) break;
+      done_.wait(lock, [&] { return oldest->done; });
+    }
+    unsent_.pop_front();
+    for (const std::string& line : oldest->lines)
+      if (!sink_error_ && options_.lines)
+        if (auto st = options_.lines(line); !st) sink_error_ = st.error();
+  }
+  if (sink_error_) return *sink_error_;
+  return {};
+}
+
+Status PageWriter::push_batch() {
+  if (!filling_ || filling_->tasks.empty()) return drain(kUnsentLimit);
   {
     std::unique_lock lock(mutex_);
     space_.wait(lock, [&] { return queue_.size() < kQueueLimit; });
-    queue_.push_back(std::move(filling_));
+    queue_.push_back(filling_);
   }
   work_.notify_one();
-  filling_ = Batch();
-  filling_.reserve(kBatchSize);
+  unsent_.push_back(std::move(filling_));
+  return drain(kUnsentLimit);
 }
 
-void PageWriter::add(int64_t id, json job, bool page, std::string* cell) {
-  if (!page && !cell) return;
-  if (inline_) return render(*inline_, Task{id, std::move(job), page, cell});
-  filling_.push_back(Task{id, std::move(job), page, cell});
-  if (filling_.size() >= kBatchSize) push_batch();
+Status PageWriter::add(int64_t id, Item job, bool page, std::string* cell) {
+  if (sink_error_) return *sink_error_;
+  if (!filling_) {
+    filling_ = std::make_shared<Batch>();
+    filling_->tasks.reserve(kBatchSize);
+  }
+  filling_->tasks.push_back(Task{id, std::move(job), page, cell});
+  if (inline_) {
+    Batch batch = std::move(*filling_);
+    filling_.reset();
+    process(*inline_, batch);
+    for (const std::string& line : batch.lines)
+      if (options_.lines && !sink_error_)
+        if (auto st = options_.lines(line); !st) sink_error_ = st.error();
+    if (sink_error_) return *sink_error_;
+    return {};
+  }
+  if (filling_->tasks.size() >= kBatchSize) return push_batch();
+  return {};
 }
 
 Result<std::vector<std::string>> PageWriter::finish() {
-  if (!threads_.empty()) push_batch();
+  Status sent = push_batch();
+  if (sent) sent = drain(0);
   {
     std::lock_guard lock(mutex_);
     closing_ = true;
@@ -148,6 +205,7 @@ Result<std::vector<std::string>> PageWriter::finish() {
   work_.notify_all();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  if (!sent) return sent.error();
   if (inline_) workers_.push_back(std::move(inline_));
   std::vector<int64_t> ids;
   for (auto& worker : workers_) {

@@ -1,19 +1,23 @@
-// Jobs' views rendered on worker threads: each job's page (job/<id>.html), written to disk, and
-// its index cell when the index shows it. Rendering and file creation then overlap with reading
-// the history (a full publish of 20,000 jobs), and one view serves both page and cell.
+// The per-job work of a publish, on worker threads: each job's status.json line (handed back in
+// order), its page (job/<id>.html, written to disk) and its index cell when the index shows it.
+// The caller's thread then only reads rows and writes lines, while rendering, JSON and file
+// creation run beside it (a full publish of 20,000 jobs); one view serves both page and cell.
 #pragma once
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "config.h"
+#include "model.h"
 #include "util/paths.h"
 #include "util/result.h"
 
@@ -24,48 +28,66 @@ class PageWriter {
   // fresh: `dir` is a staging folder nobody reads yet, files are created without a temp file;
   // compare: a page is replaced (atomically) only when its content changed.
   enum class Mode { fresh, compare };
+  // A job as a DB row (turned into its status.json object by ToJson) or as that object already.
+  using Item = std::variant<Job, nlohmann::json>;
+  using ToJson = std::function<nlohmann::json(const Job&)>;
+  // Receives each job's status.json object as one compact line, in the order add() was called.
+  using LineSink = std::function<Status(std::string_view line)>;
 
-  // `threads` == 0: add() renders and writes itself.
+  struct Options {
+    std::filesystem::path dir;
+    Mode mode = Mode::compare;
+    size_t threads = 0;  // 0: add() does the work itself
+    ToJson to_json;      // needed for Job items
+    LineSink lines;      // optional
+  };
   static Result<std::unique_ptr<PageWriter>> start(const Config& config, const Paths& paths,
-                                                   std::filesystem::path dir, Mode mode,
-                                                   size_t threads);
+                                                   Options options);
   ~PageWriter();
 
-  // Queues `job` (a status.json job object): its page is written when `page`, its index cell
-  // is rendered into `*cell` when `cell` is given (the caller keeps `*cell` alive and untouched
-  // until finish()). Blocks while the queue is full.
-  void add(int64_t id, nlohmann::json job, bool page, std::string* cell);
-  // Waits for every queued job. Returns the pages written ("job/<id>.html", id order) or the
-  // first error.
+  // Queues job `id`: its line always, its page when `page`, its index cell into `*cell` when
+  // `cell` is given (the caller keeps `*cell` alive and untouched until finish()). Blocks while
+  // the queue is full. A line sink error is returned by the next add() or by finish().
+  Status add(int64_t id, Item job, bool page, std::string* cell);
+  // Waits for every queued job and its line. Returns the pages written ("job/<id>.html", id
+  // order) or the first error.
   Result<std::vector<std::string>> finish();
 
  private:
   struct Task {
     int64_t id;
-    nlohmann::json job;
+    Item job;
     bool page;
     std::string* cell;
   };
-  using Batch = std::vector<Task>;
+  struct Batch {
+    std::vector<Task> tasks;
+    std::vector<std::string> lines;
+    bool done = false;  // guarded by mutex_
+  };
   struct Worker;
-  PageWriter(const Config& config, const Paths& paths, std::filesystem::path dir, Mode mode);
+  PageWriter(const Config& config, const Paths& paths, Options options);
   void run(Worker& worker);
-  void render(Worker& worker, const Task& task);
-  void push_batch();
+  void process(Worker& worker, Batch& batch);
+  void render(Worker& worker, const Task& task, const nlohmann::json& job);
+  Status push_batch();
+  Status drain(size_t keep);
 
   const Config& config_;
   const Paths& paths_;
-  std::filesystem::path dir_;
-  Mode mode_;
+  Options options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::unique_ptr<Worker> inline_;  // threads == 0
 
-  Batch filling_;  // the producer's batch, handed over whole: one wake-up per batch, not per job
+  std::shared_ptr<Batch> filling_;  // handed over whole: one wake-up per batch, not per job
+  std::deque<std::shared_ptr<Batch>> unsent_;  // handed over, lines not yet given to the sink
+  std::optional<Error> sink_error_;
   std::mutex mutex_;
   std::condition_variable work_;   // a batch is queued, or closing
   std::condition_variable space_;  // the queue went below its limit
-  std::deque<Batch> queue_;
+  std::condition_variable done_;   // a batch is done
+  std::deque<std::shared_ptr<Batch>> queue_;
   bool closing_ = false;
 };
 

@@ -23,12 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The newest finished result a job can give its group's badge, or "".
-std::string finished_result(const json& job) {
-  auto it = job.find("result");
-  if (it == job.end() || !it->is_string()) return "";
-  const std::string& r = it->get_ref<const std::string&>();
-  return r == "ok" || r == "warn" || r == "ko" || r == "killed" ? r : "";
+// Whether a job's result can be its group's badge (a finished result).
+bool is_badge_result(const std::string& r) {
+  return r == "ok" || r == "warn" || r == "ko" || r == "killed";
 }
 
 // Whether two files are equal apart from bytes [skip_from, skip_from + skip_size) (status.json's
@@ -179,22 +176,21 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     fs::create_directories(fresh ? staging : job_dir, ec);
     if (ec) return Error{fmt::format("cannot create {}: {}", job_dir.string(), ec.message())};
   }
-  auto pages = PageWriter::start(config, paths, fresh ? staging : job_dir,
-                                 fresh ? PageWriter::Mode::fresh : PageWriter::Mode::compare,
-                                 only_jobs ? 0 : 2);
-  if (!pages) return pages.error();
   auto status_file = StreamedFile::create(www / "status.json");
   if (!status_file) return status_file.error();
   StatusJsonWriter status_writer(
       [&](std::string_view text) { return (*status_file)->write(text); });
   if (auto st = status_writer.begin(now, source.next_job_id, groups); !st) return st.error();
+  PageWriter::Options options{fresh ? staging : job_dir,
+                              fresh ? PageWriter::Mode::fresh : PageWriter::Mode::compare,
+                              only_jobs ? 0u : 2u, source.job_json,
+                              [&](std::string_view line) { return status_writer.job_line(line); }};
+  auto pages = PageWriter::start(config, paths, std::move(options));
+  if (!pages) return pages.error();
 
   std::vector<int64_t> listed;  // every page, for pruning after a compared full publish
-  Status streamed = source.for_each_job([&](json&& job) -> Status {
-    if (auto st = status_writer.job(job); !st) return st;
-    auto id_field = job.is_object() ? job.find("id") : job.end();
-    if (id_field == job.end() || !id_field->is_number_integer()) return {};
-    int64_t id = id_field->get<int64_t>();
+  // Reading the jobs only places them; the page writer's threads do the rest (JSON, pages, cells).
+  auto place_job = [&](int64_t id, const std::string& result, PageWriter::Item item) -> Status {
     bool dirty = !only_jobs || only_jobs->count(id);
     if (!only_jobs && !fresh) listed.push_back(id);
     std::string* cell = nullptr;
@@ -203,18 +199,35 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
       GroupSlot& slot = slots[index];
       ++slot.jobs;
       slot.dirty = slot.dirty || dirty;
-      if (std::string r = finished_result(job); !r.empty() && pos < slot.result_pos) {
+      if (is_badge_result(result) && pos < slot.result_pos) {
         slot.result_pos = pos;
-        slot.result = r;
+        slot.result = result;
       }
       if (pos < slot.cells.size()) {
         cell = &slot.cells[pos];
         ++slot.shown;
       }
     }
-    (*pages)->add(id, std::move(job), dirty, cell);
-    return {};
-  });
+    return (*pages)->add(id, std::move(item), dirty, cell);
+  };
+  Status streamed;
+  if (source.for_each_row && source.job_json) {
+    streamed = source.for_each_row([&](Job&& row) {
+      int64_t id = row.id;
+      std::string result = row.result ? std::string(to_string(*row.result)) : std::string();
+      return place_job(id, result, std::move(row));
+    });
+  } else {
+    streamed = source.for_each_job([&](json&& job) -> Status {
+      auto id_field = job.is_object() ? job.find("id") : job.end();
+      if (id_field == job.end() || !id_field->is_number_integer())
+        return (*pages)->add(0, std::move(job), false, nullptr);  // only its line
+      int64_t id = id_field->get<int64_t>();
+      auto result = job.find("result");
+      std::string r = result != job.end() && result->is_string() ? result->get<std::string>() : "";
+      return place_job(id, r, std::move(job));
+    });
+  }
   auto written_pages = (*pages)->finish();
   if (!streamed) return streamed.error();
   if (!written_pages) return written_pages.error();
