@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "site/template.h"
-#include "status.h"
 #include "site/view.h"
+#include "status.h"
 #include "util/atomic_file.h"
 
 namespace runbot {
@@ -23,25 +23,29 @@ namespace {
 // Jobs in flight: bounds memory, whatever the history.
 constexpr size_t kBatchSize = 32;
 constexpr size_t kQueueLimit = 4;   // batches not started
-constexpr size_t kUnsentLimit = 8;  // batches whose lines wait for an earlier batch
+constexpr size_t kUnsentLimit = 8;  // finished batches waiting for an earlier one
 
-// A new file in a folder nobody reads yet: no temp file, no rename, no sync (the caller syncs
-// the folder once before it becomes visible).
-Status write_new_file(const fs::path& file, std::string_view content) {
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return Error{fmt::format("cannot write {}: {}", file.string(), strerror(errno))};
+// A new file in a folder nobody reads yet (`dir_fd`): no temp file, no rename, no sync (the
+// caller syncs the folder once before it becomes visible).
+Status write_new_file(int dir_fd, const fs::path& dir, const std::string& name,
+                      std::string_view content) {
+  auto fail = [&](int e) {
+    return Error{fmt::format("cannot write {}: {}", (dir / name).string(), strerror(e))};
+  };
+  int fd = ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                    0644);
+  if (fd < 0) return fail(errno);
   while (!content.empty()) {
     ssize_t n = ::write(fd, content.data(), content.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int e = errno;
       ::close(fd);
-      return Error{fmt::format("cannot write {}: {}", file.string(), strerror(e))};
+      return fail(e);
     }
     content.remove_prefix(static_cast<size_t>(n));
   }
-  if (::close(fd) != 0)
-    return Error{fmt::format("cannot write {}: {}", file.string(), strerror(errno))};
+  if (::close(fd) != 0) return fail(errno);
   return {};
 }
 
@@ -50,7 +54,6 @@ Status write_new_file(const fs::path& file, std::string_view content) {
 struct PageWriter::Worker {
   Template page;
   Template cell;
-  std::vector<int64_t> written;
   std::optional<Error> error;
 };
 
@@ -61,13 +64,19 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
                                                       Options options) {
   size_t threads = options.threads;
   std::unique_ptr<PageWriter> writer(new PageWriter(config, paths, std::move(options)));
+  const fs::path& dir = writer->options_.dir;
+  if (writer->options_.mode == Mode::fresh) {
+    writer->dir_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (writer->dir_fd_ < 0)
+      return Error{fmt::format("cannot open {}: {}", dir.string(), strerror(errno))};
+  }
   // Each thread renders with its own copy of the templates: rendering keeps state in them.
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
     auto page = load_template("job.html.mustache");
     if (!page) return page.error();
     auto cell = load_template("job_cell.html.mustache");
     if (!cell) return cell.error();
-    auto worker = std::make_unique<Worker>(Worker{std::move(*page), std::move(*cell), {}, {}});
+    auto worker = std::make_unique<Worker>(Worker{std::move(*page), std::move(*cell), {}});
     if (threads == 0)
       writer->inline_ = std::move(worker);
     else
@@ -78,35 +87,12 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
   return writer;
 }
 
-PageWriter::~PageWriter() { (void)finish(); }
-
-void PageWriter::render(Worker& worker, const Task& task, const json& job) {
-  if (worker.error || (!task.page && !task.cell)) return;
-  try {
-    View view = job_view(config_, paths_, job);
-    if (task.page) {
-      std::string html = worker.page.render(view);
-      fs::path file = options_.dir / fmt::format("{}.html", task.id);
-      if (options_.mode == Mode::fresh) {
-        if (auto st = write_new_file(file, html); !st)
-          worker.error = st.error();
-        else
-          worker.written.push_back(task.id);
-      } else if (auto wrote = write_file_if_changed(file, html, Sync::later); !wrote) {
-        worker.error = wrote.error();
-      } else if (*wrote) {
-        worker.written.push_back(task.id);
-      }
-    }
-    if (task.cell) {
-      add_cell_fields(view, job);
-      *task.cell = worker.cell.render(view);
-    }
-  } catch (const std::exception& e) {
-    worker.error = Error{fmt::format("job {}: cannot render it: {}", task.id, e.what())};
-  }
+PageWriter::~PageWriter() {
+  (void)finish();
+  if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
+// On a worker: the job's line, and its page's and cell's HTML. No file is touched here.
 void PageWriter::process(Worker& worker, Batch& batch) {
   batch.lines.resize(batch.tasks.size());
   for (size_t i = 0; i < batch.tasks.size(); ++i) {
@@ -118,9 +104,45 @@ void PageWriter::process(Worker& worker, Batch& batch) {
       job = &converted;
     }
     if (options_.lines) batch.lines[i] = StatusJsonWriter::line(*job);
-    render(worker, task, *job);
+    if (worker.error || (!task.page && !task.cell)) continue;
+    try {
+      View view = job_view(config_, paths_, *job);
+      if (task.page) batch.pages.emplace_back(task.id, worker.page.render(view));
+      if (task.cell) {
+        add_cell_fields(view, *job);
+        *task.cell = worker.cell.render(view);
+      }
+    } catch (const std::exception& e) {
+      worker.error = Error{fmt::format("job {}: cannot render it: {}", task.id, e.what())};
+    }
   }
-  batch.tasks.clear();  // frees the jobs now, not when the lines are written
+  batch.tasks.clear();  // frees the jobs now, not when the batch is delivered
+}
+
+// On the caller's thread: lines to the sink, pages to disk. One thread creates every file, so
+// the workers never queue on the folder's lock.
+void PageWriter::deliver(Batch& batch) {
+  for (const std::string& line : batch.lines) {
+    if (error_ || !options_.lines) break;
+    if (auto st = options_.lines(line); !st) error_ = st.error();
+  }
+  for (const auto& [id, html] : batch.pages) {
+    if (error_) break;
+    std::string name = fmt::format("{}.html", id);
+    if (options_.mode == Mode::fresh) {
+      if (auto st = write_new_file(dir_fd_, options_.dir, name, html); !st)
+        error_ = st.error();
+      else
+        written_.push_back(id);
+    } else if (auto wrote = write_file_if_changed(options_.dir / name, html, Sync::later);
+               !wrote) {
+      error_ = wrote.error();
+    } else if (*wrote) {
+      written_.push_back(id);
+    }
+  }
+  batch.lines.clear();
+  batch.pages.clear();
 }
 
 void PageWriter::run(Worker& worker) {
@@ -143,8 +165,8 @@ void PageWriter::run(Worker& worker) {
   }
 }
 
-// Gives the sink the lines of finished batches, oldest first, until at most `keep` batches
-// are left unsent (waiting for the oldest when needed).
+// Delivers finished batches, oldest first, until at most `keep` are left undelivered (waiting
+// for the oldest when needed).
 Status PageWriter::drain(size_t keep) {
   while (!unsent_.empty()) {
     std::shared_ptr<Batch> oldest = unsent_.front();
@@ -154,11 +176,9 @@ Status PageWriter::drain(size_t keep) {
       done_.wait(lock, [&] { return oldest->done; });
     }
     unsent_.pop_front();
-    for (const std::string& line : oldest->lines)
-      if (!sink_error_ && options_.lines)
-        if (auto st = options_.lines(line); !st) sink_error_ = st.error();
+    deliver(*oldest);
   }
-  if (sink_error_) return *sink_error_;
+  if (error_) return *error_;
   return {};
 }
 
@@ -175,20 +195,17 @@ Status PageWriter::push_batch() {
 }
 
 Status PageWriter::add(int64_t id, Item job, bool page, std::string* cell) {
-  if (sink_error_) return *sink_error_;
+  if (error_) return *error_;
   if (!filling_) {
     filling_ = std::make_shared<Batch>();
     filling_->tasks.reserve(kBatchSize);
   }
   filling_->tasks.push_back(Task{id, std::move(job), page, cell});
   if (inline_) {
-    Batch batch = std::move(*filling_);
-    filling_.reset();
-    process(*inline_, batch);
-    for (const std::string& line : batch.lines)
-      if (options_.lines && !sink_error_)
-        if (auto st = options_.lines(line); !st) sink_error_ = st.error();
-    if (sink_error_) return *sink_error_;
+    std::shared_ptr<Batch> batch = std::move(filling_);
+    process(*inline_, *batch);
+    deliver(*batch);
+    if (error_) return *error_;
     return {};
   }
   if (filling_->tasks.size() >= kBatchSize) return push_batch();
@@ -207,16 +224,13 @@ Result<std::vector<std::string>> PageWriter::finish() {
   threads_.clear();
   if (!sent) return sent.error();
   if (inline_) workers_.push_back(std::move(inline_));
-  std::vector<int64_t> ids;
-  for (auto& worker : workers_) {
+  for (auto& worker : workers_)
     if (worker->error) return *worker->error;
-    ids.insert(ids.end(), worker->written.begin(), worker->written.end());
-    worker->written.clear();
-  }
-  std::sort(ids.begin(), ids.end());
+  std::sort(written_.begin(), written_.end());
   std::vector<std::string> pages;
-  pages.reserve(ids.size());
-  for (int64_t id : ids) pages.push_back(fmt::format("job/{}.html", id));
+  pages.reserve(written_.size());
+  for (int64_t id : written_) pages.push_back(fmt::format("job/{}.html", id));
+  written_.clear();
   return pages;
 }
 

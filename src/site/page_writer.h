@@ -1,7 +1,7 @@
-// The per-job work of a publish, on worker threads: each job's status.json line (handed back in
-// order), its page (job/<id>.html, written to disk) and its index cell when the index shows it.
-// The caller's thread then only reads rows and writes lines, while rendering, JSON and file
-// creation run beside it (a full publish of 20,000 jobs); one view serves both page and cell.
+// The per-job work of a publish (20,000 jobs for a full one). Worker threads turn each job into
+// its status.json line, its page's HTML and, when the index shows it, its cell's HTML (one view
+// serves both). The caller's thread reads the rows, and gets the lines back in order and writes
+// the pages (job/<id>.html) as batches finish: one thread creating files in the folder.
 #pragma once
 #include <condition_variable>
 #include <deque>
@@ -62,27 +62,30 @@ class PageWriter {
   };
   struct Batch {
     std::vector<Task> tasks;
-    std::vector<std::string> lines;
-    bool done = false;  // guarded by mutex_
+    std::vector<std::string> lines;                         // one per task
+    std::vector<std::pair<int64_t, std::string>> pages;  // (id, HTML) of the tasks with a page
+    bool done = false;                                      // guarded by mutex_
   };
   struct Worker;
   PageWriter(const Config& config, const Paths& paths, Options options);
   void run(Worker& worker);
   void process(Worker& worker, Batch& batch);
-  void render(Worker& worker, const Task& task, const nlohmann::json& job);
+  void deliver(Batch& batch);
   Status push_batch();
   Status drain(size_t keep);
 
   const Config& config_;
   const Paths& paths_;
   Options options_;
+  int dir_fd_ = -1;  // Mode::fresh: the staging folder
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::unique_ptr<Worker> inline_;  // threads == 0
 
   std::shared_ptr<Batch> filling_;  // handed over whole: one wake-up per batch, not per job
   std::deque<std::shared_ptr<Batch>> unsent_;  // handed over, lines not yet given to the sink
-  std::optional<Error> sink_error_;
+  std::vector<int64_t> written_;  // pages written (or changed), by deliver()
+  std::optional<Error> error_;    // the first line or page that could not be written
   std::mutex mutex_;
   std::condition_variable work_;   // a batch is queued, or closing
   std::condition_variable space_;  // the queue went below its limit
