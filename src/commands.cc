@@ -120,6 +120,7 @@ int cmd_status(const Paths& paths, bool json) {
     return 1;
   }
   auto db = Db::open(paths.db());
+  Db::Transaction snapshot(*db, Db::Transaction::read);  // groups and jobs from one moment
   if (json) {
     StatusSource source = status_source(*config, paths, *db);
     Time stamp = content_changed_at(paths, *db, now());

@@ -197,8 +197,8 @@ void Db::migrate() {
   }
 }
 
-Db::Transaction::Transaction(Db& db) : db_(db) {
-  db_.exec("BEGIN IMMEDIATE", "starting a transaction");
+Db::Transaction::Transaction(Db& db, Kind kind) : db_(db) {
+  db_.exec(kind == write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", "starting a transaction");
 }
 
 Db::Transaction::~Transaction() {

@@ -56,10 +56,13 @@ class Db {
 
   int schema_version();
 
-  // Explicit transactions; Transaction rolls back unless committed.
+  // Explicit transactions; Transaction rolls back unless committed. A `read` one takes no
+  // write lock: every read in its scope sees one snapshot of the file (WAL), whatever a tick
+  // commits meanwhile.
   class Transaction {
    public:
-    explicit Transaction(Db& db);
+    enum Kind { write, read };
+    explicit Transaction(Db& db, Kind kind = write);
     ~Transaction();
     void commit();
 
@@ -97,7 +100,11 @@ class Db {
   std::vector<Job> jobs();  // all, id ascending
   // Calls `each` with every job, newest first, one row at a time (the history is not held in
   // memory), until it returns false. `each` must not write to the DB.
-  void for_each_job_newest_first(const std::function<bool(Job&&)>& each);
+  // Every job, newest first, until `each` returns false. Its revisions are left as stored
+  // (`revisions`, JSON text) for parse_revisions(), the costly part, on any thread.
+  void for_each_job_newest_first(const std::function<bool(Job&&, std::string&& revisions)>& each);
+  // Stored revisions -> their list; throws DbError (naming the job) if they are not sound.
+  static std::vector<Revision> parse_revisions(const std::string& text, int64_t job_id);
   // Every group's job ids, newest first.
   std::map<std::string, std::vector<int64_t>> job_ids_by_group();
   std::vector<Job> jobs_in_states(const std::vector<JobState>& states);

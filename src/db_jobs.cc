@@ -62,7 +62,9 @@ std::string revisions_json(const std::vector<Revision>& revisions) {
   return dump(a);
 }
 
-std::vector<Revision> parse_revisions(const std::string& text, int64_t job_id) {
+}  // namespace
+
+std::vector<Revision> Db::parse_revisions(const std::string& text, int64_t job_id) {
   std::string what = fmt::format("runbot.db: revisions of job {}", job_id);
   std::vector<Revision> out;
   try {
@@ -76,12 +78,18 @@ std::vector<Revision> parse_revisions(const std::string& text, int64_t job_id) {
   return out;
 }
 
-Job read_job(const Query& q) {
+namespace {
+
+// `revisions`: where to leave the stored text instead of parsing it into the job.
+Job read_job(const Query& q, std::string* revisions = nullptr) {
   Job j;
   j.id = q.i64(0);
   j.group = q.text(1);
   j.fingerprint = q.text(2);
-  j.revisions = parse_revisions(q.text(3), j.id);
+  if (revisions)
+    *revisions = q.text(3);
+  else
+    j.revisions = Db::parse_revisions(q.text(3), j.id);
   j.reason = q.text(4);
   j.manual = q.i64(5) != 0;
   j.pinned = q.i64(6) != 0;
@@ -153,11 +161,14 @@ std::vector<Job> Db::jobs() {
   return read_jobs(q);
 }
 
-void Db::for_each_job_newest_first(const std::function<bool(Job&&)>& each) {
+void Db::for_each_job_newest_first(const std::function<bool(Job&&, std::string&&)>& each) {
   const char* p = "reading jobs";
   Query q(statement(sql::kJobsNewestFirst, p), p);
-  while (q.next())
-    if (!each(read_job(q))) break;
+  while (q.next()) {
+    std::string revisions;
+    Job job = read_job(q, &revisions);
+    if (!each(std::move(job), std::move(revisions))) break;
+  }
 }
 
 std::map<std::string, std::vector<int64_t>> Db::job_ids_by_group() {

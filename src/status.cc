@@ -18,9 +18,10 @@ namespace {
 
 json time_json(Time t) { return t ? json(iso8601(t)) : json(nullptr); }
 
-json job_json(const Config& config, const Paths& paths, const Job& job) {
+json job_json(const Config& config, const Paths& paths, const Job& job,
+              const std::vector<Revision>& revs) {
   json revisions = json::object();
-  for (const Revision& r : job.revisions)
+  for (const Revision& r : revs)
     revisions[r.project] = {
         {"rev", r.rev}, {"branch", r.branch}, {"remote", r.remote}, {"fallback", r.fallback}};
   json details = json::object();
@@ -111,16 +112,18 @@ StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
         {{"project", r.project}, {"remote", r.remote}, {"ok", r.ok}, {"message", r.message}});
   source.for_each_row = [&db](const StatusSource::RowCallback& each) {
     Status status;
-    db.for_each_job_newest_first([&](Job&& job) {
-      status = each(std::move(job));
+    db.for_each_job_newest_first([&](Job&& job, std::string&& revisions) {
+      status = each(StatusSource::Row{std::move(job), std::move(revisions)});
       return status.ok();
     });
     return status;
   };
-  source.job_json = [&config, &paths](const Job& job) { return job_json(config, paths, job); };
+  source.job_json = [&config, &paths](const StatusSource::Row& row) {
+    return job_json(config, paths, row.job, Db::parse_revisions(row.revisions, row.job.id));
+  };
   source.for_each_job = [rows = source.for_each_row,
                          to_json = source.job_json](const StatusSource::JobCallback& each) {
-    return rows([&](Job&& job) { return each(to_json(job)); });
+    return rows([&](StatusSource::Row&& row) { return each(to_json(row)); });
   };
   return source;
 }

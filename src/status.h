@@ -27,9 +27,13 @@ struct StatusSource {
   std::function<Status(const JobCallback& each)> for_each_job;
   // Sources read from the DB also give the rows (same order), and how a row becomes its job
   // object: the costly part, which a publisher can then do on other threads.
-  using RowCallback = std::function<Status(Job&& row)>;
+  struct Row {
+    Job job;                // without its revisions...
+    std::string revisions;  // ...which are still the stored text
+  };
+  using RowCallback = std::function<Status(Row&& row)>;
   std::function<Status(const RowCallback& each)> for_each_row;
-  std::function<nlohmann::json(const Job& row)> job_json;
+  std::function<nlohmann::json(const Row& row)> job_json;  // may throw DbError
 };
 
 // The document of what `db` holds; its jobs are read from `db` (which must outlive it) row by

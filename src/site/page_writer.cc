@@ -97,15 +97,16 @@ void PageWriter::process(Worker& worker, Batch& batch) {
   batch.lines.resize(batch.tasks.size());
   for (size_t i = 0; i < batch.tasks.size(); ++i) {
     const Task& task = batch.tasks[i];
-    json converted;
-    const json* job = std::get_if<json>(&task.job);
-    if (!job) {
-      converted = options_.to_json ? options_.to_json(std::get<Job>(task.job)) : json::object();
-      job = &converted;
-    }
-    if (options_.lines) batch.lines[i] = StatusJsonWriter::line(*job);
-    if (worker.error || (!task.page && !task.cell)) continue;
     try {
+      json converted;
+      const json* job = std::get_if<json>(&task.job);
+      if (!job) {
+        const auto& row = std::get<StatusSource::Row>(task.job);
+        converted = options_.to_json ? options_.to_json(row) : json::object();
+        job = &converted;
+      }
+      if (options_.lines) batch.lines[i] = StatusJsonWriter::line(*job);
+      if (worker.error || (!task.page && !task.cell)) continue;
       View view = job_view(config_, paths_, *job);
       if (task.page) batch.pages.emplace_back(task.id, worker.page.render(view));
       if (task.cell) {
@@ -113,7 +114,8 @@ void PageWriter::process(Worker& worker, Batch& batch) {
         *task.cell = worker.cell.render(view);
       }
     } catch (const std::exception& e) {
-      worker.error = Error{fmt::format("job {}: cannot render it: {}", task.id, e.what())};
+      if (!worker.error)
+        worker.error = Error{fmt::format("job {}: cannot publish it: {}", task.id, e.what())};
     }
   }
   batch.tasks.clear();  // frees the jobs now, not when the batch is delivered

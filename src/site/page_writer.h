@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "status.h"
 #include "util/paths.h"
 #include "util/result.h"
 
@@ -29,8 +30,8 @@ class PageWriter {
   // compare: a page is replaced (atomically) only when its content changed.
   enum class Mode { fresh, compare };
   // A job as a DB row (turned into its status.json object by ToJson) or as that object already.
-  using Item = std::variant<Job, nlohmann::json>;
-  using ToJson = std::function<nlohmann::json(const Job&)>;
+  using Item = std::variant<StatusSource::Row, nlohmann::json>;
+  using ToJson = std::function<nlohmann::json(const StatusSource::Row&)>;
   // Receives each job's status.json object as one compact line, in the order add() was called.
   using LineSink = std::function<Status(std::string_view line)>;
 

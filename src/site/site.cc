@@ -212,10 +212,10 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
   };
   Status streamed;
   if (source.for_each_row && source.job_json) {
-    streamed = source.for_each_row([&](Job&& row) {
-      int64_t id = row.id;
-      std::string result = row.result ? std::string(to_string(*row.result)) : std::string();
-      return place_job(id, result, std::move(row));
+    streamed = source.for_each_row([&](StatusSource::Row&& row) {
+      int64_t id = row.job.id;
+      const auto& r = row.job.result;
+      return place_job(id, r ? std::string(to_string(*r)) : std::string(), std::move(row));
     });
   } else {
     streamed = source.for_each_job([&](json&& job) -> Status {
