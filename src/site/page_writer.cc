@@ -200,7 +200,7 @@ Status PageWriter::add(int64_t id, Item job, bool page, std::string* cell) {
   if (error_) return *error_;
   if (!filling_) {
     filling_ = std::make_shared<Batch>();
-    filling_->tasks.reserve(kBatchSize);
+    if (!inline_) filling_->tasks.reserve(kBatchSize);  // inline: one task per batch
   }
   filling_->tasks.push_back(Task{id, std::move(job), page, cell});
   if (inline_) {
