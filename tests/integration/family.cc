@@ -45,19 +45,7 @@ Cmd Family::tick(const std::vector<std::string>& extra) const {
   return runbot(state, args);
 }
 
-bool Family::settle(double seconds) const {
-  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    tick();
-    bool busy = false;
-    auto st = status();
-    for (const auto& j : st["jobs"])
-      if (j["state"] == "pending" || j["state"] == "building") busy = true;
-    if (!busy) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return false;
-}
+bool Family::settle(double seconds) const { return test::settle(state, seconds); }
 
 std::vector<nlohmann::json> jobs_of(const nlohmann::json& status, const std::string& group) {
   std::vector<nlohmann::json> out;

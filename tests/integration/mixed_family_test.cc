@@ -39,22 +39,6 @@ class MixedFamily : public ::testing::Test {
         base, base + 9, server.path().string(), addons.path().string(),
         (web.path() / "trunk").string());
   }
-
-  // Ticks until no job is pending or building.
-  bool settle(double seconds = 60) const {
-    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < until) {
-      runbot(state, {"tick"});
-      bool busy = false;
-      // Keep the document alive: ranging over a temporary's member would dangle.
-      nlohmann::json st = status_json(state);
-      for (const auto& j : st["jobs"])
-        if (j["state"] == "pending" || j["state"] == "building") busy = true;
-      if (!busy) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return false;
-  }
 };
 
 TEST_F(MixedFamily, GitHgAndBzrProjectsBuildTogether) {
@@ -86,7 +70,7 @@ TEST_F(MixedFamily, GitHgAndBzrProjectsBuildTogether) {
   EXPECT_EQ(revs["web"]["fallback"], true);
   EXPECT_EQ(trunk[0]["revisions"]["addons"]["rev"], addons_trunk);
 
-  ASSERT_TRUE(settle());
+  ASSERT_TRUE(settle(state, 60));
   st = status_json(state);
   for (const auto& j : st["jobs"]) EXPECT_EQ(j["result"], "ok") << j.dump(1);
 
@@ -98,7 +82,7 @@ TEST_F(MixedFamily, GitHgAndBzrProjectsBuildTogether) {
             "addons moved " + addons_trunk.substr(0, 7) + " -> " + addons_new.substr(0, 7));
   EXPECT_EQ(trunk[0]["revisions"]["addons"]["rev"], addons_new);
   EXPECT_EQ(jobs_of(status_json(state), "trunk-feat").size(), 1u);
-  ASSERT_TRUE(settle());
+  ASSERT_TRUE(settle(state, 60));
   EXPECT_EQ(jobs_of(status_json(state), "trunk")[0]["result"], "ok");
 }
 

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <chrono>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -164,6 +166,21 @@ nlohmann::json status_json(const fs::path& dir) {
   Cmd c = runbot(dir, {"status", "--json"});
   EXPECT_EQ(c.status, 0) << c.err;
   return nlohmann::json::parse(c.out, nullptr, false);
+}
+
+bool settle(const fs::path& dir, double seconds) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    runbot(dir, {"tick"});
+    bool busy = false;
+    nlohmann::json st = status_json(dir);  // kept alive while ranging over its jobs
+    if (st.is_object() && st.contains("jobs"))
+      for (const auto& j : st["jobs"])
+        if (j["state"] == "pending" || j["state"] == "building") busy = true;
+    if (!busy) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
 }
 
 }  // namespace runbot::test

@@ -64,5 +64,7 @@ std::string read_text(const std::filesystem::path& file);
 
 // Parses `status --json` of the state dir.
 nlohmann::json status_json(const std::filesystem::path& dir);
+// Ticks the runbot in `dir` until no job is pending or building (true), or `seconds` pass.
+bool settle(const std::filesystem::path& dir, double seconds = 30);
 
 }  // namespace runbot::test
