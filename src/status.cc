@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string_view>
 #include <map>
 
 #include "job/job_file.h"
 #include "site/names.h"
 #include "util/clock.h"
+#include "util/json_fields.h"
 
 namespace runbot {
 
@@ -18,37 +20,145 @@ namespace {
 
 json time_json(Time t) { return t ? json(iso8601(t)) : json(nullptr); }
 
-json job_json(const Config& config, const Paths& paths, const Job& job,
-              const std::vector<Revision>& revs) {
-  json revisions = json::object();
-  for (const Revision& r : revs)
-    revisions[r.project] = {
-        {"rev", r.rev}, {"branch", r.branch}, {"remote", r.remote}, {"fallback", r.fallback}};
+// Invalid UTF-8 (branch names are bytes) is replaced rather than refused.
+std::string compact(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// `s` as a JSON string, exactly as compact() writes it: printable ASCII is copied as is,
+// anything else (escapes, UTF-8, invalid bytes) goes through nlohmann.
+void append_string(std::string& out, const std::string& s) {
+  bool plain = std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += compact(json(s));
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+// `s` as status.json shows it once parsed: invalid UTF-8 replaced by U+FFFD, so that a page
+// says what status.json says (and is valid UTF-8).
+std::string as_in_json(const std::string& s) {
+  if (std::all_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x80; })) return s;
+  return json::parse(compact(json(s))).get<std::string>();
+}
+
+void append_time(std::string& out, const std::string& iso) {
+  if (iso.empty())
+    out += "null";
+  else
+    append_string(out, iso);
+}
+
+std::vector<JobFacts::Step> step_facts(const json& steps) {
+  using namespace json_fields;
+  std::vector<JobFacts::Step> out;
+  if (!steps.is_array()) return out;
+  for (const json& s : steps)
+    out.push_back({text(s, "name"), integer(s, "exit"), number(s, "seconds"),
+                   integer(s, "errors").value_or(0), integer(s, "warnings").value_or(0),
+                   flag(s, "timed_out"), text(s, "log")});
+  return out;
+}
+
+// A row's status.json line (keys in the order a JSON object dump sorts them, so it equals
+// the dump of the same job as an object) and, when asked, its facts.
+StatusSource::Published publish_row(const Config& config, const Paths& paths,
+                                    const StatusSource::Row& row, bool with_facts) {
+  const Job& job = row.job;
+  std::vector<Revision> revs = Db::parse_revisions(row.revisions, job.id);
+  std::map<std::string_view, const Revision*> by_project;  // as in an object: the last one wins
+  for (const Revision& r : revs) by_project[r.project] = &r;
   json details = json::object();
   if (!job.details.empty())
     details = json::parse(job.details, nullptr, false);
   else if (job.state == JobState::building)
     details = read_job_details(paths, job.id);
   if (!details.is_object()) details = json::object();
-  json steps = details.contains("steps") ? details["steps"] : json::array();
-  json coverage = details.contains("coverage") ? details["coverage"] : json(nullptr);
+  auto steps = details.find("steps");
+  auto coverage = details.find("coverage");
   bool live = job.state == JobState::running && job.port;
-  return {{"id", job.id},
-          {"group", job.group},
-          {"state", to_string(job.state)},
-          {"result", job.result ? json(to_string(*job.result)) : json(nullptr)},
-          {"manual", job.manual},
-          {"pinned", job.pinned},
-          {"reason", job.reason},
-          {"note", job.note},
-          {"revisions", revisions},
-          {"created_at", time_json(job.created_at)},
-          {"started_at", time_json(job.started_at)},
-          {"finished_at", time_json(job.finished_at)},
-          {"steps", steps},
-          {"coverage", coverage},
-          {"port", live ? json(job.port) : json(nullptr)},
-          {"url", live ? json(instance_url(config.runbot, job.id)) : json(nullptr)}};
+
+  StatusSource::Published out;
+  JobFacts& f = out.facts;
+  f.id = job.id;
+  f.state = to_string(job.state);
+  f.result = job.result ? std::string(to_string(*job.result)) : std::string();
+  f.created_at = iso8601(job.created_at);
+  f.started_at = iso8601(job.started_at);
+  f.finished_at = iso8601(job.finished_at);
+  if (live) {
+    f.port = job.port;
+    f.url = instance_url(config.runbot, job.id);
+  }
+
+  std::string& l = out.line;
+  l.reserve(512 + job.reason.size() + row.revisions.size() + job.details.size());
+  l += "{\"coverage\":";
+  l += coverage != details.end() ? compact(*coverage) : "null";
+  l += ",\"created_at\":";
+  append_time(l, f.created_at);
+  l += ",\"finished_at\":";
+  append_time(l, f.finished_at);
+  l += ",\"group\":";
+  append_string(l, job.group);
+  l += fmt::format(",\"id\":{},\"manual\":{},\"note\":", job.id, job.manual);
+  append_string(l, job.note);
+  l += fmt::format(",\"pinned\":{},\"port\":", job.pinned);
+  l += f.port ? std::to_string(*f.port) : "null";
+  l += ",\"reason\":";
+  append_string(l, job.reason);
+  l += ",\"result\":";
+  if (job.result)
+    append_string(l, f.result);
+  else
+    l += "null";
+  l += ",\"revisions\":{";
+  bool first = true;
+  for (const auto& [project, r] : by_project) {
+    if (!first) l += ',';
+    first = false;
+    append_string(l, r->project);
+    l += ":{\"branch\":";
+    append_string(l, r->branch);
+    l += fmt::format(",\"fallback\":{},\"remote\":", r->fallback);
+    append_string(l, r->remote);
+    l += ",\"rev\":";
+    append_string(l, r->rev);
+    l += '}';
+  }
+  l += "},\"started_at\":";
+  append_time(l, f.started_at);
+  l += ",\"state\":";
+  append_string(l, f.state);
+  l += ",\"steps\":";
+  l += steps != details.end() ? compact(*steps) : "[]";
+  l += ",\"url\":";
+  if (live)
+    append_string(l, f.url);
+  else
+    l += "null";
+  l += '}';
+
+  if (!with_facts) return out;
+  f.group = as_in_json(job.group);
+  f.manual = job.manual;
+  f.pinned = job.pinned;
+  f.reason = as_in_json(job.reason);
+  f.note = as_in_json(job.note);
+  if (job.created_at) f.created = job.created_at;
+  if (job.started_at) f.started = job.started_at;
+  if (job.finished_at) f.finished = job.finished_at;
+  for (const auto& [project, r] : by_project)
+    f.revisions.push_back({as_in_json(r->project), as_in_json(r->branch), as_in_json(r->rev),
+                           as_in_json(r->remote), r->fallback});
+  if (steps != details.end()) f.steps = step_facts(*steps);
+  if (coverage != details.end() && coverage->is_number()) f.coverage = coverage->get<double>();
+  return out;
 }
 
 // Base groups first (in config order), then the others by last activity, newest first.
@@ -91,6 +201,34 @@ json read_job_details(const Paths& paths, int64_t id) {
   return {{"steps", steps}, {"coverage", coverage}, {"artifacts", artifacts}};
 }
 
+JobFacts job_facts(const json& job) {
+  using namespace json_fields;
+  JobFacts f;
+  f.id = integer(job, "id").value_or(0);
+  f.group = text(job, "group");
+  f.state = text(job, "state");
+  f.result = text(job, "result");
+  f.manual = flag(job, "manual");
+  f.pinned = flag(job, "pinned");
+  f.reason = text(job, "reason");
+  f.note = text(job, "note");
+  f.created_at = text(job, "created_at");
+  f.started_at = text(job, "started_at");
+  f.finished_at = text(job, "finished_at");
+  f.created = parse_iso8601(f.created_at);
+  f.started = parse_iso8601(f.started_at);
+  f.finished = parse_iso8601(f.finished_at);
+  if (const json& revs = field(job, "revisions"); revs.is_object())
+    for (const auto& [project, r] : revs.items())
+      f.revisions.push_back(
+          {project, text(r, "branch"), text(r, "rev"), text(r, "remote"), flag(r, "fallback")});
+  f.steps = step_facts(field(job, "steps"));
+  f.coverage = number(job, "coverage");
+  f.port = integer(job, "port");
+  f.url = text(job, "url");
+  return f;
+}
+
 StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
   StatusSource source;
   source.next_job_id = db.next_job_id();
@@ -118,12 +256,12 @@ StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
     });
     return status;
   };
-  source.job_json = [&config, &paths](const StatusSource::Row& row) {
-    return job_json(config, paths, row.job, Db::parse_revisions(row.revisions, row.job.id));
+  source.publish_row = [&config, &paths](const StatusSource::Row& row, bool with_facts) {
+    return publish_row(config, paths, row, with_facts);
   };
   source.for_each_job = [rows = source.for_each_row,
-                         to_json = source.job_json](const StatusSource::JobCallback& each) {
-    return rows([&](StatusSource::Row&& row) { return each(to_json(row)); });
+                         publish = source.publish_row](const StatusSource::JobCallback& each) {
+    return rows([&](StatusSource::Row&& row) { return each(json::parse(publish(row, false).line)); });
   };
   return source;
 }
@@ -147,13 +285,6 @@ Result<StatusSource> status_source(json document) {
   };
   return source;
 }
-
-namespace {
-// Invalid UTF-8 (branch names are bytes) is replaced rather than refused.
-std::string compact(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-}  // namespace
 
 Status StatusJsonWriter::begin(Time updated_at, const json& next_job_id, const json& groups) {
   std::string text = fmt::format(R"({{"version": 1, "updated_at": "{}", "next_job_id": {},)",
@@ -185,7 +316,12 @@ Status StatusJsonWriter::end(const json& remotes) {
 Status write_status_json(StatusSource& source, Time now, const StatusJsonWriter::Sink& sink) {
   StatusJsonWriter writer(sink);
   if (auto st = writer.begin(now, source.next_job_id, source.groups); !st) return st;
-  if (auto st = source.for_each_job([&](json&& job) { return writer.job(job); }); !st) return st;
+  Status jobs = source.for_each_row && source.publish_row
+                    ? source.for_each_row([&](StatusSource::Row&& row) {
+                        return writer.job_line(source.publish_row(row, false).line);
+                      })
+                    : source.for_each_job([&](json&& job) { return writer.job(job); });
+  if (!jobs) return jobs;
   return writer.end(source.remotes);
 }
 

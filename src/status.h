@@ -1,9 +1,11 @@
 // What the runbot knows, as SPEC's status.json document and as `status` text.
 #pragma once
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config.h"
 #include "db.h"
@@ -16,6 +18,40 @@ namespace runbot {
 // its markers. The reaper stores them in the job's row when the build is over.
 nlohmann::json read_job_details(const Paths& paths, int64_t id);
 
+// One job as status.json and the site show it, typed: what its line in status.json, its page
+// and its index cell are made from, without a JSON tree per job.
+struct JobFacts {
+  struct Revision {
+    std::string project, branch, rev, remote;
+    bool fallback = false;
+  };
+  struct Step {
+    std::string name;
+    std::optional<int64_t> exit;
+    std::optional<double> seconds;
+    int64_t errors = 0;
+    int64_t warnings = 0;
+    bool timed_out = false;
+    std::string log;  // "jobs/<id>/logs/<name>.log"
+  };
+  int64_t id = 0;
+  std::string group, state, result;  // result: "" while not known
+  bool manual = false;
+  bool pinned = false;
+  std::string reason, note;
+  std::string created_at, started_at, finished_at;  // ISO 8601, "" when not (yet) known
+  std::optional<Time> created, started, finished;   // the same, parsed
+  std::vector<Revision> revisions;                  // one per project, by project name
+  std::vector<Step> steps;
+  std::optional<double> coverage;
+  std::optional<int64_t> port;  // set while its instance is live
+  std::string url;              // likewise
+};
+
+// The facts of a status.json job object (a document built in memory, or an older file):
+// missing or mistyped fields read as absent.
+JobFacts job_facts(const nlohmann::json& job);
+
 // The status.json document (SPEC "Site") in parts, so that it can be published without
 // holding the whole history in memory: the small parts as JSON, the jobs as a stream.
 struct StatusSource {
@@ -25,15 +61,21 @@ struct StatusSource {
   nlohmann::json remotes = nlohmann::json::array();
   // Calls `each` with every job object, newest first; stops at, and returns, the first error.
   std::function<Status(const JobCallback& each)> for_each_job;
-  // Sources read from the DB also give the rows (same order), and how a row becomes its job
-  // object: the costly part, which a publisher can then do on other threads.
+  // Sources read from the DB also give the rows (same order), and how a row becomes its
+  // status.json line and its facts: the costly part, which a publisher can then do on other
+  // threads. for_each_job's objects are those lines, parsed.
   struct Row {
     Job job;                // without its revisions...
     std::string revisions;  // ...which are still the stored text
   };
+  struct Published {
+    std::string line;  // the job's status.json object, compact, keys sorted
+    JobFacts facts;
+  };
   using RowCallback = std::function<Status(Row&& row)>;
   std::function<Status(const RowCallback& each)> for_each_row;
-  std::function<nlohmann::json(const Row& row)> job_json;  // may throw DbError
+  // The facts only `with_facts` (a page or a cell needs them; the line is always made).
+  std::function<Published(const Row& row, bool with_facts)> publish_row;  // may throw DbError
 };
 
 // The document of what `db` holds; its jobs are read from `db` (which must outlive it) row by

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "site/template.h"
 #include "site/view.h"
@@ -98,19 +99,22 @@ void PageWriter::process(Worker& worker, Batch& batch) {
   for (size_t i = 0; i < batch.tasks.size(); ++i) {
     const Task& task = batch.tasks[i];
     try {
-      json converted;
-      const json* job = std::get_if<json>(&task.job);
-      if (!job) {
-        const auto& row = std::get<StatusSource::Row>(task.job);
-        converted = options_.to_json ? options_.to_json(row) : json::object();
-        job = &converted;
+      bool needs_facts = !worker.error && (task.page || task.cell);
+      StatusSource::Published job;
+      if (const auto* row = std::get_if<StatusSource::Row>(&task.job)) {
+        if (!options_.publish_row) throw std::runtime_error("no way to publish a row");
+        job = options_.publish_row(*row, needs_facts);
+      } else {
+        const json& object = std::get<json>(task.job);
+        if (options_.lines) job.line = StatusJsonWriter::line(object);
+        if (needs_facts) job.facts = job_facts(object);
       }
-      if (options_.lines) batch.lines[i] = StatusJsonWriter::line(*job);
-      if (worker.error || (!task.page && !task.cell)) continue;
-      View view = job_view(config_, paths_, *job);
+      if (options_.lines) batch.lines[i] = std::move(job.line);
+      if (!needs_facts) continue;
+      View view = job_view(config_, paths_, job.facts);
       if (task.page) batch.pages.emplace_back(task.id, worker.page.render(view));
       if (task.cell) {
-        add_cell_fields(view, *job);
+        add_cell_fields(view, job.facts);
         *task.cell = worker.cell.render(view);
       }
     } catch (const std::exception& e) {

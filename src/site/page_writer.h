@@ -29,9 +29,9 @@ class PageWriter {
   // fresh: `dir` is a staging folder nobody reads yet, files are created without a temp file;
   // compare: a page is replaced (atomically) only when its content changed.
   enum class Mode { fresh, compare };
-  // A job as a DB row (turned into its status.json object by ToJson) or as that object already.
+  // A job as a DB row (published by PublishRow) or as its status.json object.
   using Item = std::variant<StatusSource::Row, nlohmann::json>;
-  using ToJson = std::function<nlohmann::json(const StatusSource::Row&)>;
+  using PublishRow = decltype(StatusSource::publish_row);
   // Receives each job's status.json object as one compact line, in the order add() was called.
   using LineSink = std::function<Status(std::string_view line)>;
 
@@ -39,7 +39,7 @@ class PageWriter {
     std::filesystem::path dir;
     Mode mode = Mode::compare;
     size_t threads = 0;  // 0: add() does the work itself
-    ToJson to_json;      // needed for Job items
+    PublishRow publish_row;  // needed for Row items
     LineSink lines;      // optional
   };
   static Result<std::unique_ptr<PageWriter>> start(const Config& config, const Paths& paths,

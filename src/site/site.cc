@@ -130,7 +130,7 @@ Result<bool> write_index(const Config& config, const fs::path& www, Template& pa
 }
 
 Result<PublishResult> publish_site(const Config& config, const Paths& paths, StatusSource source,
-                                   Time now, const std::set<int64_t>* only_jobs) {
+                                   Time now, const std::set<int64_t>* only_jobs, Sync sync) {
   if (!source.for_each_job) return Error{"status source has no jobs"};
   fs::path www = paths.www();
   for (const fs::path& dir : {www, www / "badge"}) {
@@ -183,7 +183,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
   if (auto st = status_writer.begin(now, source.next_job_id, groups); !st) return st.error();
   PageWriter::Options options{fresh ? staging : job_dir,
                               fresh ? PageWriter::Mode::fresh : PageWriter::Mode::compare,
-                              only_jobs ? 0u : 2u, source.job_json,
+                              only_jobs ? 0u : 2u, source.publish_row,
                               [&](std::string_view line) { return status_writer.job_line(line); }};
   auto pages = PageWriter::start(config, paths, std::move(options));
   if (!pages) return pages.error();
@@ -211,7 +211,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     return (*pages)->add(id, std::move(item), dirty, cell);
   };
   Status streamed;
-  if (source.for_each_row && source.job_json) {
+  if (source.for_each_row && source.publish_row) {
     streamed = source.for_each_row([&](StatusSource::Row&& row) {
       int64_t id = row.job.id;
       const auto& r = row.job.result;
@@ -257,8 +257,9 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     site.out.written.push_back("index.html");
 
   if (fresh) {
-    // The staged pages reach the disk before they replace the (empty) job/ folder.
-    if (auto st = sync_filesystem(staging); !st) return st.error();
+    // Synced, the staged pages reach the disk before they replace the (empty) job/ folder.
+    if (sync == Sync::now)
+      if (auto st = sync_filesystem(staging); !st) return st.error();
     std::error_code ec;
     fs::remove(job_dir, ec);
     fs::rename(staging, job_dir, ec);
@@ -274,8 +275,8 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     if (auto st = (*status_file)->commit(Sync::later); !st) return st.error();
     site.out.written.push_back("status.json");
   }
-  // What was written reaches the disk before the caller records this publish as done.
-  if (!site.out.written.empty())
+  // Synced, what was written reaches the disk before the caller records this publish as done.
+  if (sync == Sync::now && !site.out.written.empty())
     if (auto st = sync_filesystem(www); !st) return st.error();
   if (only_jobs) return std::move(site.out);  // pruning lists every page: full publishes only
   if (!fresh) {
@@ -288,10 +289,10 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
 }
 
 Result<PublishResult> publish_site(const Config& config, const Paths& paths, json status, Time now,
-                                   const std::set<int64_t>* only_jobs) {
+                                   const std::set<int64_t>* only_jobs, Sync sync) {
   auto source = status_source(std::move(status));
   if (!source) return source.error();
-  return publish_site(config, paths, std::move(*source), now, only_jobs);
+  return publish_site(config, paths, std::move(*source), now, only_jobs, sync);
 }
 
 }  // namespace runbot

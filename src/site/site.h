@@ -10,6 +10,7 @@
 #include "config.h"
 #include "model.h"
 #include "status.h"
+#include "util/atomic_file.h"
 #include "util/paths.h"
 #include "util/result.h"
 
@@ -26,12 +27,16 @@ struct PublishResult {
 // groups' badges are rendered (plus index.html and status.json), and nothing is pruned.
 // Without it every page is rendered; into an empty site they are written into a staging
 // folder that replaces job/ whole, so a crash never leaves a half-written page.
+// `sync`: Sync::now flushes what was written (syncfs) before returning; Sync::later leaves it
+// in the page cache, where a process crash cannot lose it (publish() covers a reboot).
 Result<PublishResult> publish_site(const Config& config, const Paths& paths, StatusSource source,
-                                   Time now, const std::set<int64_t>* only_jobs = nullptr);
+                                   Time now, const std::set<int64_t>* only_jobs = nullptr,
+                                   Sync sync = Sync::now);
 
 // The same for a whole status document (status_document()'s shape); not an object = error.
 Result<PublishResult> publish_site(const Config& config, const Paths& paths, nlohmann::json status,
-                                   Time now, const std::set<int64_t>* only_jobs = nullptr);
+                                   Time now, const std::set<int64_t>* only_jobs = nullptr,
+                                   Sync sync = Sync::now);
 
 // The SVG badge "runbot | <result>" for a group's newest finished result ("" = none yet).
 std::string render_badge(const std::string& result);

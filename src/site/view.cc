@@ -7,6 +7,7 @@
 
 #include "site/names.h"
 #include "util/clock.h"
+#include "util/json_fields.h"
 
 namespace runbot {
 
@@ -15,17 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const json& field(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
-
-std::string text(const json& j, const char* key) {
-  const json& v = field(j, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
+using json_fields::field;
+using json_fields::flag;
+using json_fields::text;
 
 // The string, or null when empty or absent (so `{{#x}}` sections hide it).
 json opt_text(const json& j, const char* key) {
@@ -33,48 +26,23 @@ json opt_text(const json& j, const char* key) {
   return s.empty() ? json(nullptr) : json(s);
 }
 
-bool flag(const json& j, const char* key) {
-  const json& v = field(j, key);
-  return v.is_boolean() && v.get<bool>();
-}
-
-std::optional<int64_t> integer(const json& j, const char* key) {
-  const json& v = field(j, key);
-  if (v.is_number_integer()) return v.get<int64_t>();
-  return std::nullopt;
-}
-
-std::optional<Time> time_field(const json& j, const char* key) {
-  return parse_iso8601(text(j, key));
-}
-
 std::string number_text(double v) { return fmt::format("{:g}", v); }
 
-View text_view(std::string s) { return View{std::move(s)}; }
-View opt_view(const json& j, const char* key) {
-  std::string s = text(j, key);
-  return s.empty() ? View{false} : View{std::move(s)};
-}
+View opt_view(const std::string& s) { return s.empty() ? View{false} : View{s}; }
 View number_view(int64_t v) { return View{std::to_string(v)}; }
 
-View steps_view(const json& job) {
+View steps_view(const std::vector<JobFacts::Step>& list) {
   View steps{View::type::list};
-  const json& list = field(job, "steps");
-  if (!list.is_array()) return steps;
-  for (const json& s : list) {
-    const json& seconds = field(s, "seconds");
-    auto exit = integer(s, "exit");
-    bool timed_out = flag(s, "timed_out");
-    auto href = log_href(text(s, "log"));
+  for (const JobFacts::Step& s : list) {
+    auto href = log_href(s.log);
     View step;
-    put(step, "name", text_view(text(s, "name")));
-    put(step, "exit", exit ? number_view(*exit) : View{"-"});
-    put(step, "seconds",
-        View{seconds.is_number() ? number_text(seconds.get<double>()) : std::string("-")});
-    put(step, "errors", number_view(integer(s, "errors").value_or(0)));
-    put(step, "warnings", number_view(integer(s, "warnings").value_or(0)));
-    put(step, "timed_out", View{timed_out});
-    put(step, "failed", View{timed_out || (exit && *exit != 0)});
+    put(step, "name", View{s.name});
+    put(step, "exit", s.exit ? number_view(*s.exit) : View{"-"});
+    put(step, "seconds", View{s.seconds ? number_text(*s.seconds) : std::string("-")});
+    put(step, "errors", number_view(s.errors));
+    put(step, "warnings", number_view(s.warnings));
+    put(step, "timed_out", View{s.timed_out});
+    put(step, "failed", View{s.timed_out || (s.exit && *s.exit != 0)});
     put(step, "log_href", href ? View{*href} : View{false});
     append(steps, std::move(step));
   }
@@ -97,40 +65,26 @@ View artifacts_view(const Config& config, const Paths& paths, int64_t id,
 }
 
 // In the config's build order, then any project the config no longer has.
-View revisions_view(const Config& config, const json& job) {
+View revisions_view(const Config& config, const std::vector<JobFacts::Revision>& revs) {
   View out{View::type::list};
-  const json& revs = field(job, "revisions");
-  if (!revs.is_object()) return out;
-  auto add = [&](const std::string& project, const json& r) {
+  auto add = [&](const JobFacts::Revision& r) {
     View rev;
-    put(rev, "project", View{project});
-    put(rev, "branch", text_view(text(r, "branch")));
-    put(rev, "rev", text_view(text(r, "rev")));
-    put(rev, "remote", text_view(text(r, "remote")));
-    put(rev, "fallback", View{flag(r, "fallback")});
+    put(rev, "project", View{r.project});
+    put(rev, "branch", View{r.branch});
+    put(rev, "rev", View{r.rev});
+    put(rev, "remote", View{r.remote});
+    put(rev, "fallback", View{r.fallback});
     append(out, std::move(rev));
   };
   for (const ProjectConfig& p : config.projects)
-    if (auto it = revs.find(p.name); it != revs.end()) add(p.name, *it);
-  for (const auto& [project, r] : revs.items())
-    if (!config.project(project)) add(project, r);
+    for (const JobFacts::Revision& r : revs)
+      if (r.project == p.name) add(r);
+  for (const JobFacts::Revision& r : revs)
+    if (!config.project(r.project)) add(r);
   return out;
 }
 
 }  // namespace
-
-std::optional<Time> parse_iso8601(const std::string& s) {
-  std::tm tm{};
-  int consumed = 0;
-  if (s.size() != 20 ||
-      sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-             &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
-      consumed != 20)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<Time>(timegm(&tm));
-}
 
 std::string short_time(Time t) {
   std::string iso = iso8601(t);  // 2026-11-24T12:00:00Z -> 2026-11-24 12:00 UTC
@@ -144,61 +98,49 @@ std::string duration_text(Time seconds) {
   return fmt::format("{} h {} min", seconds / 3600, seconds % 3600 / 60);
 }
 
-std::string job_class(const json& job) {
-  std::string result = text(job, "result");
+std::string job_class(const JobFacts& job) {
   for (const char* known : {"ok", "warn", "ko", "killed", "skipped"})
-    if (result == known) return result;
-  return text(job, "state") == "building" ? "building" : "pending";
+    if (job.result == known) return job.result;
+  return job.state == "building" ? "building" : "pending";
 }
 
-View job_view(const Config& config, const Paths& paths, const json& job) {
-  int64_t id = integer(job, "id").value_or(0);
-  std::string state = text(job, "state");
-  std::string result = text(job, "result");
-  auto started = time_field(job, "started_at");
-  auto finished = time_field(job, "finished_at");
-  std::string url = text(job, "url");
-  bool connect = state == "running" && is_plain_http_url(url);
-  const json& coverage = field(job, "coverage");
-  auto port = integer(job, "port");
-  View steps = steps_view(job);
-  View artifacts = artifacts_view(config, paths, id, state);
+View job_view(const Config& config, const Paths& paths, const JobFacts& job) {
+  bool connect = job.state == "running" && is_plain_http_url(job.url);
+  View steps = steps_view(job.steps);
+  View artifacts = artifacts_view(config, paths, job.id, job.state);
   View v;
-  put(v, "id", number_view(id));
-  put(v, "page", View{fmt::format("job/{}.html", id)});
-  put(v, "group", text_view(text(job, "group")));
-  put(v, "label", View{result.empty() ? state : result});
-  put(v, "state", View{std::move(state)});
-  put(v, "result", result.empty() ? View{false} : View{result});
+  put(v, "id", number_view(job.id));
+  put(v, "page", View{fmt::format("job/{}.html", job.id)});
+  put(v, "group", View{job.group});
+  put(v, "label", View{job.result.empty() ? job.state : job.result});
+  put(v, "state", View{job.state});
+  put(v, "result", opt_view(job.result));
   put(v, "cls", View{job_class(job)});
-  put(v, "manual", View{flag(job, "manual")});
-  put(v, "pinned", View{flag(job, "pinned")});
-  put(v, "reason", opt_view(job, "reason"));
-  put(v, "note", opt_view(job, "note"));
-  put(v, "created_at", opt_view(job, "created_at"));
-  put(v, "started_at", opt_view(job, "started_at"));
-  put(v, "finished_at", opt_view(job, "finished_at"));
-  put(v, "duration",
-      started && finished ? View{duration_text(*finished - *started)} : View{false});
-  put(v, "revisions", revisions_view(config, job));
+  put(v, "manual", View{job.manual});
+  put(v, "pinned", View{job.pinned});
+  put(v, "reason", opt_view(job.reason));
+  put(v, "note", opt_view(job.note));
+  put(v, "created_at", opt_view(job.created_at));
+  put(v, "started_at", opt_view(job.started_at));
+  put(v, "finished_at", opt_view(job.finished_at));
+  put(v, "duration", job.started && job.finished ? View{duration_text(*job.finished - *job.started)}
+                                                 : View{false});
+  put(v, "revisions", revisions_view(config, job.revisions));
   put(v, "has_steps", View{steps.is_non_empty_list()});
   put(v, "steps", std::move(steps));
   put(v, "has_artifacts", View{artifacts.is_non_empty_list()});
   put(v, "artifacts", std::move(artifacts));
-  put(v, "coverage",
-      coverage.is_number() ? View{number_text(coverage.get<double>()) + "%"} : View{false});
-  put(v, "port", port ? number_view(*port) : View{false});
-  put(v, "connect", connect ? View{url} : View{false});
+  put(v, "coverage", job.coverage ? View{number_text(*job.coverage) + "%"} : View{false});
+  put(v, "port", job.port ? number_view(*job.port) : View{false});
+  put(v, "connect", connect ? View{job.url} : View{false});
   return v;
 }
 
-void add_cell_fields(View& view, const json& job) {
+void add_cell_fields(View& view, const JobFacts& job) {
   // Ages are shown by the page's script from the absolute time, so the HTML stays the same
   // while nothing changes (an idle tick rewrites nothing).
-  auto created = time_field(job, "created_at");
-  put(view, "age", created ? View{short_time(*created)} : View{false});
-  put(view, "building_since",
-      text(job, "state") == "building" ? opt_view(job, "started_at") : View{false});
+  put(view, "age", job.created ? View{short_time(*job.created)} : View{false});
+  put(view, "building_since", job.state == "building" ? opt_view(job.started_at) : View{false});
 }
 
 json group_view(const json& group, const IndexCells& cells) {

@@ -1,4 +1,4 @@
-// status.json -> the data the HTML templates render. Every value is data for mustache's
+// A job's facts and status.json's groups -> the data the HTML templates render. Every value is data for mustache's
 // escaping `{{x}}`; links are built only from ids and checked names (site/names.h).
 #pragma once
 #include <nlohmann/json.hpp>
@@ -9,12 +9,10 @@
 #include "config.h"
 #include "model.h"
 #include "site/template.h"
+#include "status.h"
 #include "util/paths.h"
 
 namespace runbot {
-
-// "2026-11-24T12:00:00Z" -> seconds since the epoch; nullopt if it is not that shape.
-std::optional<Time> parse_iso8601(const std::string& text);
 
 // "2026-11-24 12:00 UTC": absolute, so pages do not change with the clock (age.js turns it
 // into "3 min ago" in the browser).
@@ -23,15 +21,15 @@ std::string short_time(Time t);
 std::string duration_text(Time seconds);
 
 // CSS class of a job cell: its result if known, else its state (building, pending).
-std::string job_class(const nlohmann::json& job);
+std::string job_class(const JobFacts& job);
 
 // The job page's data: every field of one status.json job, plus links (logs, artifacts,
 // Connect). Nothing in it depends on the clock, so an unchanged job keeps its page.
-View job_view(const Config& config, const Paths& paths, const nlohmann::json& job);
+View job_view(const Config& config, const Paths& paths, const JobFacts& job);
 
 // What an index cell adds to job_view(): the absolute age and building time (the job page
 // does not show them).
-void add_cell_fields(View& view, const nlohmann::json& job);
+void add_cell_fields(View& view, const JobFacts& job);
 
 // One group's part of the index: its newest jobs' cells, already rendered, and how many older
 // jobs are not shown.

@@ -144,6 +144,13 @@ Status sync_filesystem(const fs::path& dir) {
   return {};
 }
 
+std::optional<std::string> boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  if (!std::getline(in, id) || id.empty()) return std::nullopt;
+  return id;
+}
+
 Result<std::string> read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return Error{fmt::format("cannot read {}: {}", file.string(), strerror(errno))};

@@ -2,6 +2,7 @@
 #pragma once
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,7 +11,8 @@
 namespace runbot {
 
 // Whether a write waits for the data to reach the disk. `later` is for files that can be
-// regenerated, whose writer calls sync_filesystem() once before it records them as done.
+// regenerated, whose writer either calls sync_filesystem() once before it records them as
+// done, or records the boot_id() they were written in and regenerates them after a reboot.
 enum class Sync { now, later };
 
 // Atomically replaces `file` with `content` (temp file + fsync + rename). A crash leaves
@@ -50,6 +52,11 @@ class StreamedFile {
 
 // Flushes the filesystem holding `dir` (syncfs): one wait for many Sync::later writes.
 Status sync_filesystem(const std::filesystem::path& dir);
+
+// The running kernel's boot id (/proc/sys/kernel/random/boot_id), nullopt when unreadable.
+// Writes not yet synced live in the page cache, which a crashed process cannot lose but a
+// reboot can: the boot id tells whether such writes may have been lost.
+std::optional<std::string> boot_id();
 
 // Reads a whole file; an error names the file and the reason.
 Result<std::string> read_file(const std::filesystem::path& file);
