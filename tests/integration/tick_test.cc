@@ -6,12 +6,17 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "db.h"
 #include "family.h"
+#include "util/atomic_file.h"
 
 namespace runbot::test {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::set<std::string> group_names(const nlohmann::json& st) {
   std::set<std::string> out;
@@ -144,6 +149,44 @@ TEST(TickE2E, StatusJsonIsThePublishedDocument) {
   published = nlohmann::json::parse(read_text(f.state / "www" / "status.json"));
   EXPECT_EQ(f.status(), published);
   EXPECT_EQ(jobs_of(published, "trunk").size(), 2u);
+}
+
+// Site files are not synced by a tick (www/ is regenerable): a crashed process cannot lose
+// them, a reboot can. The boot they were written in is recorded; a tick in a later boot
+// republishes every file, comparing each, which repairs what the kernel lost.
+TEST(TickE2E, SiteWrittenInAnEarlierBootIsComparedAndRepaired) {
+  Family f;
+  ASSERT_TRUE(f.settle());
+  auto jobs = f.status()["jobs"];
+  ASSERT_GE(jobs.size(), 2u);
+  fs::path lost = f.state / "www" / "job" / fmt::format("{}.html", jobs[0]["id"].get<int64_t>());
+  fs::path torn = f.state / "www" / "job" / fmt::format("{}.html", jobs[1]["id"].get<int64_t>());
+  fs::path index = f.state / "www" / "index.html";
+  std::string page = read_text(torn);
+  std::string index_html = read_text(index);
+  ASSERT_NE(page.find("<html"), std::string::npos);
+  auto unsynced_boot = [&] { return Db::open(f.state / "runbot.db")->meta("published_unsynced_boot"); };
+  ASSERT_TRUE(boot_id());
+  EXPECT_EQ(unsynced_boot(), boot_id());
+
+  // What a power loss can leave: a page gone, another empty, the index cut short.
+  fs::remove(lost);
+  write_text(torn, "");
+  write_text(index, index_html.substr(0, 100));
+  // Same boot: nothing changed, so a tick touches nothing (no full comparison every minute).
+  ASSERT_EQ(f.tick().status, 0);
+  EXPECT_FALSE(fs::exists(lost));
+  EXPECT_EQ(read_text(torn), "");
+
+  // A tick after a reboot compares every file and rewrites the damaged ones.
+  Db::open(f.state / "runbot.db")->set_meta("published_unsynced_boot", "an-earlier-boot");
+  Cmd t = f.tick();
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_TRUE(fs::exists(lost));
+  EXPECT_EQ(read_text(torn), page);
+  EXPECT_EQ(read_text(index), index_html);
+  EXPECT_EQ(unsynced_boot(), boot_id());
+  EXPECT_EQ(nlohmann::json::parse(read_text(f.state / "www" / "status.json")), f.status());
 }
 
 TEST(TickE2E, HeldLockMakesATickExitZeroWithOneLine) {
