@@ -1,10 +1,12 @@
 #include "site/page_writer.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -26,28 +28,29 @@ constexpr size_t kBatchSize = 32;
 constexpr size_t kQueueLimit = 4;   // batches not started
 constexpr size_t kUnsentLimit = 8;  // finished batches waiting for an earlier one
 
-// A new file in a folder nobody reads yet (`dir_fd`): no temp file, no rename, no sync (the
-// caller syncs the folder once before it becomes visible).
-Status write_new_file(int dir_fd, const fs::path& dir, const std::string& name,
-                      std::string_view content) {
+// Writes all of `content` to `fd` and closes it; an error names `path`.
+Status write_and_close(int fd, const fs::path& path, std::string_view content) {
   auto fail = [&](int e) {
-    return Error{fmt::format("cannot write {}: {}", (dir / name).string(), strerror(e))};
+    ::close(fd);
+    return Error{fmt::format("cannot write {}: {}", path.string(), strerror(e))};
   };
-  int fd = ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                    0644);
-  if (fd < 0) return fail(errno);
   while (!content.empty()) {
     ssize_t n = ::write(fd, content.data(), content.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return fail(e);
-    }
+    if (n < 0) return fail(errno);
     content.remove_prefix(static_cast<size_t>(n));
   }
-  if (::close(fd) != 0) return fail(errno);
+  if (::close(fd) != 0) return Error{fmt::format("cannot write {}: {}", path.string(), strerror(errno))};
   return {};
+}
+
+// Up to ~500 pages are open at once in Mode::fresh (the jobs in flight): more than the usual
+// soft limit of 1,024 descriptors leaves room for, so the soft limit is raised toward the hard.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= 4096) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? 4096 : std::min<rlim_t>(limit.rlim_max, 4096);
+  (void)::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 }  // namespace
@@ -70,6 +73,7 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
     writer->dir_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (writer->dir_fd_ < 0)
       return Error{fmt::format("cannot open {}: {}", dir.string(), strerror(errno))};
+    raise_open_files_limit();
   }
   // Each thread renders with its own copy of the templates: rendering keeps state in them.
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
@@ -93,11 +97,13 @@ PageWriter::~PageWriter() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
-// On a worker: the job's line, and its page's and cell's HTML. No file is touched here.
+// On a worker: the job's line, and its page's and cell's HTML. A fresh page (its file already
+// created by add()) is written and closed here, in parallel with the other worker; compared
+// pages are left to deliver().
 void PageWriter::process(Worker& worker, Batch& batch) {
   batch.lines.resize(batch.tasks.size());
   for (size_t i = 0; i < batch.tasks.size(); ++i) {
-    const Task& task = batch.tasks[i];
+    Task& task = batch.tasks[i];
     try {
       bool needs_facts = !worker.error && (task.page || task.cell);
       StatusSource::Published job;
@@ -110,45 +116,53 @@ void PageWriter::process(Worker& worker, Batch& batch) {
         if (needs_facts) job.facts = job_facts(object);
       }
       if (options_.lines) batch.lines[i] = std::move(job.line);
-      if (!needs_facts) continue;
-      View view = job_view(config_, paths_, job.facts);
-      if (task.page) batch.pages.emplace_back(task.id, worker.page.render(view));
-      if (task.cell) {
-        add_cell_fields(view, job.facts);
-        *task.cell = worker.cell.render(view);
+      if (needs_facts) {
+        View view = job_view(config_, paths_, job.facts);
+        if (task.page) {
+          std::string html = worker.page.render(view);
+          if (task.fd >= 0) {
+            int fd = std::exchange(task.fd, -1);
+            if (auto st = write_and_close(fd, options_.dir / fmt::format("{}.html", task.id), html);
+                !st)
+              worker.error = st.error();
+            else
+              batch.written.push_back(task.id);
+          } else {
+            batch.pages.emplace_back(task.id, std::move(html));
+          }
+        }
+        if (task.cell) {
+          add_cell_fields(view, job.facts);
+          *task.cell = worker.cell.render(view);
+        }
       }
     } catch (const std::exception& e) {
       if (!worker.error)
         worker.error = Error{fmt::format("job {}: cannot publish it: {}", task.id, e.what())};
     }
+    if (task.fd >= 0) ::close(std::exchange(task.fd, -1));  // not written: an error was found
   }
   batch.tasks.clear();  // frees the jobs now, not when the batch is delivered
 }
 
-// On the caller's thread: lines to the sink, pages to disk. One thread creates every file, so
-// the workers never queue on the folder's lock.
+// On the caller's thread: lines to the sink, compared pages to disk.
 void PageWriter::deliver(Batch& batch) {
   for (const std::string& line : batch.lines) {
     if (error_ || !options_.lines) break;
     if (auto st = options_.lines(line); !st) error_ = st.error();
   }
+  written_.insert(written_.end(), batch.written.begin(), batch.written.end());
   for (const auto& [id, html] : batch.pages) {
     if (error_) break;
     std::string name = fmt::format("{}.html", id);
-    if (options_.mode == Mode::fresh) {
-      if (auto st = write_new_file(dir_fd_, options_.dir, name, html); !st)
-        error_ = st.error();
-      else
-        written_.push_back(id);
-    } else if (auto wrote = write_file_if_changed(options_.dir / name, html, Sync::later);
-               !wrote) {
+    if (auto wrote = write_file_if_changed(options_.dir / name, html, Sync::later); !wrote)
       error_ = wrote.error();
-    } else if (*wrote) {
+    else if (*wrote)
       written_.push_back(id);
-    }
   }
   batch.lines.clear();
   batch.pages.clear();
+  batch.written.clear();
 }
 
 void PageWriter::run(Worker& worker) {
@@ -206,7 +220,20 @@ Status PageWriter::add(int64_t id, Item job, bool page, std::string* cell) {
     filling_ = std::make_shared<Batch>();
     if (!inline_) filling_->tasks.reserve(kBatchSize);  // inline: one task per batch
   }
-  filling_->tasks.push_back(Task{id, std::move(job), page, cell});
+  int fd = -1;
+  if (page && options_.mode == Mode::fresh) {
+    // Only the creation is serialised here: one thread creates every file in the folder (two
+    // would queue on its lock). Writing the page is the workers' part.
+    std::string name = fmt::format("{}.html", id);
+    fd = ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                  0644);
+    if (fd < 0) {
+      error_ = Error{
+          fmt::format("cannot write {}: {}", (options_.dir / name).string(), strerror(errno))};
+      return *error_;
+    }
+  }
+  filling_->tasks.push_back(Task{id, std::move(job), page, cell, fd});
   if (inline_) {
     std::shared_ptr<Batch> batch = std::move(filling_);
     process(*inline_, *batch);

@@ -1,7 +1,9 @@
 // The per-job work of a publish (20,000 jobs for a full one). Worker threads turn each job into
 // its status.json line, its page's HTML and, when the index shows it, its cell's HTML (one view
-// serves both). The caller's thread reads the rows, and gets the lines back in order and writes
-// the pages (job/<id>.html) as batches finish: one thread creating files in the folder.
+// serves both). The caller's thread reads the rows and gets the lines back in order. Into a
+// fresh folder, the caller's thread creates each page's file as it queues the job (one thread
+// creating files in the folder) and the workers write it; compared pages are written by the
+// caller's thread as batches finish.
 #pragma once
 #include <condition_variable>
 #include <deque>
@@ -60,11 +62,13 @@ class PageWriter {
     Item job;
     bool page;
     std::string* cell;
+    int fd = -1;  // Mode::fresh: its page, created by add(), written and closed by process()
   };
   struct Batch {
     std::vector<Task> tasks;
     std::vector<std::string> lines;                         // one per task
-    std::vector<std::pair<int64_t, std::string>> pages;  // (id, HTML) of the tasks with a page
+    std::vector<std::pair<int64_t, std::string>> pages;  // compare: (id, HTML) of each page
+    std::vector<int64_t> written;                           // fresh: the pages written
     bool done = false;                                      // guarded by mutex_
   };
   struct Worker;

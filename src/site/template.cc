@@ -9,6 +9,32 @@ namespace runbot {
 
 using nlohmann::json;
 
+std::string html_escape(const std::string& s) {
+  auto special = [](char c) { return c == '&' || c == '<' || c == '>' || c == '"' || c == '\''; };
+  auto next = [&](size_t from) {
+    while (from < s.size() && !special(s[from])) ++from;
+    return from;
+  };
+  size_t at = next(0);
+  if (at == s.size()) return s;
+  std::string out;
+  out.reserve(s.size() + 16);
+  size_t from = 0;
+  for (; at < s.size(); at = next(from)) {
+    out.append(s, from, at - from);
+    switch (s[at]) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += "&apos;"; break;
+    }
+    from = at + 1;
+  }
+  out.append(s, from, std::string::npos);
+  return out;
+}
+
 std::string Template::render(const View& view) {
   std::string out;
   tmpl.render(view, [&out](const std::string& text) { out += text; });
@@ -22,6 +48,7 @@ Result<Template> load_template(const std::string& name) {
   Template t{kainjow::mustache::mustache{*text}};
   if (!t.tmpl.is_valid())
     return Error{fmt::format("{}: bad template: {}", file.string(), t.tmpl.error_message())};
+  t.tmpl.set_custom_escape(html_escape);
   return t;
 }
 

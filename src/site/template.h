@@ -12,13 +12,17 @@ namespace runbot {
 // What a template renders: mustache data (objects, lists, strings, booleans).
 using View = kainjow::mustache::data;
 
-// A parsed template. `{{x}}` is HTML-escaped unless a custom escape is given.
+// A parsed template. `{{x}}` is HTML-escaped (&amp; &lt; &gt; &quot; &apos;), `{{{x}}}` is not.
 struct Template {
   kainjow::mustache::mustache tmpl;
   std::string render(const View& view);
   std::string render(const nlohmann::json& view) { return render(to_view(view)); }
   static View to_view(const nlohmann::json& view);
 };
+
+// kainjow's html_escape, without building the copy char by char: text with nothing to escape
+// (most text) is copied whole. Every template loaded by load_template() escapes with it.
+std::string html_escape(const std::string& text);
 
 // Reads and parses share/templates/<name>; errors name the file and the parse problem.
 Result<Template> load_template(const std::string& name);

@@ -5,6 +5,7 @@
 
 #include "site/names.h"
 #include "site/site.h"
+#include "site/template.h"
 #include "site/view.h"
 #include "util/clock.h"
 
@@ -21,6 +22,16 @@ TEST(SiteText, AgesDurationsAndTimes) {
   EXPECT_EQ(parse_iso8601(iso8601(kNow)), kNow);
   EXPECT_FALSE(parse_iso8601("2026-11-24 12:00:00"));
   EXPECT_FALSE(parse_iso8601(""));
+}
+
+// Templates escape with our html_escape: it must say exactly what kainjow's own would.
+TEST(SiteText, HtmlEscapeIsKainjowsEscape) {
+  std::vector<std::string> texts = {"", "plain text", "&", "<<>>", "\"'", "a&b<c>d\"e'f",
+                                    "x<img/src=x/onerror=alert(1)>", "caf\xc3\xa9 & \xff\xfe",
+                                    "&amp; already", "tail<", ">head", std::string(1000, 'z') + "'"};
+  for (int c = 0; c < 256; ++c) texts.push_back(std::string(3, static_cast<char>(c)));
+  for (const std::string& t : texts)
+    EXPECT_EQ(html_escape(t), kainjow::mustache::html_escape<std::string>(t)) << t;
 }
 
 TEST(SiteNames, BadgeStemsAndLinks) {
