@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <string_view>
 #include <map>
+#include <string_view>
 
 #include "job/job_file.h"
 #include "site/names.h"
@@ -261,7 +261,8 @@ StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
   };
   source.for_each_job = [rows = source.for_each_row,
                          publish = source.publish_row](const StatusSource::JobCallback& each) {
-    return rows([&](StatusSource::Row&& row) { return each(json::parse(publish(row, false).line)); });
+    return rows(
+        [&](StatusSource::Row&& row) { return each(json::parse(publish(row, false).line)); });
   };
   return source;
 }

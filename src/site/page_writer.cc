@@ -1,15 +1,15 @@
 #include "site/page_writer.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <utility>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "site/template.h"
 #include "site/view.h"
@@ -40,7 +40,8 @@ Status write_and_close(int fd, const fs::path& path, std::string_view content) {
     if (n < 0) return fail(errno);
     content.remove_prefix(static_cast<size_t>(n));
   }
-  if (::close(fd) != 0) return Error{fmt::format("cannot write {}: {}", path.string(), strerror(errno))};
+  if (::close(fd) != 0)
+    return Error{fmt::format("cannot write {}: {}", path.string(), strerror(errno))};
   return {};
 }
 

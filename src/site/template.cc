@@ -23,11 +23,21 @@ std::string html_escape(const std::string& s) {
   for (; at < s.size(); at = next(from)) {
     out.append(s, from, at - from);
     switch (s[at]) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += "&apos;";
+        break;
     }
     from = at + 1;
   }

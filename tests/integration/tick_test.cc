@@ -165,7 +165,9 @@ TEST(TickE2E, SiteWrittenInAnEarlierBootIsComparedAndRepaired) {
   std::string page = read_text(torn);
   std::string index_html = read_text(index);
   ASSERT_NE(page.find("<html"), std::string::npos);
-  auto unsynced_boot = [&] { return Db::open(f.state / "runbot.db")->meta("published_unsynced_boot"); };
+  auto unsynced_boot = [&] {
+    return Db::open(f.state / "runbot.db")->meta("published_unsynced_boot");
+  };
   ASSERT_TRUE(boot_id());
   EXPECT_EQ(unsynced_boot(), boot_id());
 

@@ -168,7 +168,8 @@ TEST_F(StatusLineTest, LinesAreTheJobObjectsAndFactsAreWhatTheLinesSay) {
     jobs.push_back(j);
   }
   {
-    Job j = base_job(6);  // stored details that are not an object, and a port on a job no longer running
+    // Stored details that are not an object, and a port on a job no longer running.
+    Job j = base_job(6);
     j.details = "[1, 2";
     j.state = JobState::done;
     j.result = JobResult::killed;
