@@ -6,7 +6,7 @@
 #include <set>
 
 #include "bench_util.h"
-#include "db.h"
+#include "state/db.h"
 #include "util/paths.h"
 
 namespace runbot::bench {

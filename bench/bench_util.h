@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "model.h"
-#include "plan.h"
+#include "tick/plan.h"
 
 namespace runbot::bench {
 

@@ -3,7 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_db.h"
-#include "record.h"
+#include "tick/record.h"
 
 namespace runbot::bench {
 namespace {

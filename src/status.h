@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config.h"
-#include "db.h"
+#include "config/config.h"
+#include "state/db.h"
 #include "util/paths.h"
 #include "util/result.h"
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "model.h"
-#include "process.h"
+#include "exec/process.h"
 #include "util/result.h"
 
 namespace runbot {

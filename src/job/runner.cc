@@ -11,11 +11,11 @@
 #include <map>
 #include <memory>
 
-#include "database.h"
+#include "jobdb/jobdb.h"
 #include "job/classify.h"
 #include "job/export.h"
 #include "job/job_file.h"
-#include "process.h"
+#include "exec/process.h"
 #include "util/clock.h"
 #include "vcs/vcs.h"
 

@@ -10,7 +10,7 @@
 #include <optional>
 #include <thread>
 
-#include "process.h"
+#include "exec/process.h"
 #include "util/atomic_file.h"
 
 namespace runbot {

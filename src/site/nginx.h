@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "util/paths.h"
 #include "util/result.h"
 

@@ -18,7 +18,7 @@
 #include <variant>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "model.h"
 #include "status.h"
 #include "util/paths.h"

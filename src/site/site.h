@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "model.h"
 #include "status.h"
 #include "util/atomic_file.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "model.h"
 #include "site/template.h"
 #include "status.h"

@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "process.h"
+#include "exec/process.h"
 #include "util/atomic_file.h"
 #include "vcs/bzr_location.h"
 #include "vcs/git.h"

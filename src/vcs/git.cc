@@ -6,7 +6,7 @@
 #include <ctime>
 #include <map>
 
-#include "process.h"
+#include "exec/process.h"
 #include "vcs/tool.h"
 
 namespace runbot {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <map>
 
-#include "process.h"
+#include "exec/process.h"
 #include "vcs/git.h"
 #include "vcs/tool.h"
 

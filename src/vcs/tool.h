@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "process.h"
+#include "exec/process.h"
 #include "vcs/vcs.h"
 #include "util/result.h"
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "model.h"
 #include "util/result.h"
 

@@ -9,7 +9,7 @@
 
 #include "family.h"
 #include "job/job_file.h"
-#include "process.h"
+#include "exec/process.h"
 
 namespace runbot::test {
 namespace {

@@ -12,7 +12,7 @@
 #include <random>
 #include <thread>
 
-#include "process.h"
+#include "exec/process.h"
 #include "site/site.h"
 #include "support/support.h"
 

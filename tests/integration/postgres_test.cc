@@ -9,11 +9,11 @@
 #include <chrono>
 #include <thread>
 
-#include "database.h"
-#include "db.h"
+#include "jobdb/jobdb.h"
+#include "state/db.h"
 #include "job/job_file.h"
-#include "process.h"
-#include "retention.h"
+#include "exec/process.h"
+#include "tick/gc.h"
 #include "support/support.h"
 #include "util/clock.h"
 

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "job/job_file.h"
-#include "process.h"
+#include "exec/process.h"
 #include "support/support.h"
 #include "util/clock.h"
 

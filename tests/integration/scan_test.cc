@@ -1,4 +1,4 @@
-#include "scan.h"
+#include "tick/scan.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

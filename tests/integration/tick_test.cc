@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "db.h"
+#include "state/db.h"
 #include "family.h"
 #include "util/atomic_file.h"
 

@@ -12,7 +12,7 @@
 #include <memory>
 #include <sstream>
 
-#include "process.h"
+#include "exec/process.h"
 
 namespace runbot::test {
 

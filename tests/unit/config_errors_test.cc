@@ -7,7 +7,7 @@
 #include <regex>
 #include <string>
 
-#include "config.h"
+#include "config/config.h"
 #include "unit/config_test_util.h"
 
 namespace runbot {

@@ -1,6 +1,6 @@
 // Config parsing of valid files: the SPEC.md sample, defaults, the default text, loading.
 // The refused files and their messages are in config_errors_test.cc.
-#include "config.h"
+#include "config/config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

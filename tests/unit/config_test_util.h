@@ -4,7 +4,7 @@
 
 #include <string_view>
 
-#include "config.h"
+#include "config/config.h"
 
 namespace runbot::config_test {
 

@@ -1,11 +1,11 @@
 // Per-job databases without a server: names, the SQLite kind, dsn parsing, the PG*
 // environment, [database] in runbot.toml, job.json's "database" and the Odoo example.
-#include "database.h"
+#include "jobdb/jobdb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "database_pg.h"
+#include "jobdb/postgres.h"
 #include "job/job_file.h"
 #include "support/support.h"
 

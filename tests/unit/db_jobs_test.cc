@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "db.h"
+#include "state/db.h"
 #include "support/support.h"
 #include "unit/db_test_util.h"
 

@@ -1,6 +1,6 @@
 // Db: opening and schema, branches, remotes, groups, meta, transactions, concurrency.
 // The job id sequence and the jobs table are in db_jobs_test.cc.
-#include "db.h"
+#include "state/db.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

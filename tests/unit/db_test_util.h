@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "db.h"
+#include "state/db.h"
 #include "support/support.h"
 
 namespace runbot::db_test {

@@ -1,4 +1,4 @@
-#include "instances.h"
+#include "tick/limit.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "plan.h"
+#include "tick/plan.h"
 
 namespace runbot::plan_test {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <random>
 
-#include "plan.h"
+#include "tick/plan.h"
 #include "unit/plan_builder.h"
 
 namespace runbot {

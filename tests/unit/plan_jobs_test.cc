@@ -1,7 +1,7 @@
 // Planning, part 2: which jobs to create and skip, and why.
 #include <gtest/gtest.h>
 
-#include "plan.h"
+#include "tick/plan.h"
 #include "unit/plan_builder.h"
 
 namespace runbot {

@@ -1,4 +1,4 @@
-#include "process.h"
+#include "exec/process.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -7,7 +7,7 @@
 
 #include <cstdlib>
 
-#include "db.h"
+#include "state/db.h"
 #include "site/site.h"
 #include "status.h"
 #include "support/support.h"

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "db.h"
+#include "state/db.h"
 #include "status.h"
 #include "support/support.h"
 #include "util/clock.h"

@@ -1,0 +1,158 @@
+// kill, wake, keep, gc, clean: commands that act on jobs and instances.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "jobdb/jobdb.h"
+#include "job/job_file.h"
+#include "job/runner.h"
+#include "tick/launch.h"
+#include "exec/process.h"
+#include "tick/gc.h"
+#include "site/nginx.h"
+#include "state/state.h"
+#include "status.h"
+#include "util/clock.h"
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Stops every process a job may have (runner, current step, instance). True when all are gone.
+bool stop_job_processes(const Paths& paths, int64_t id) {
+  bool all_gone = true;
+  fs::path dir = paths.job(id);
+  for (const char* name : {marker::kRunner, marker::kStepProcess, marker::kInstance}) {
+    auto m = read_process_marker(dir / name);
+    if (m && *m) all_gone = kill_group((*m)->process) && all_gone;
+  }
+  return all_gone;
+}
+
+}  // namespace
+
+int cmd_kill(const Paths& paths, int64_t id) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  auto job = st.db->job(id);
+  if (!job) {
+    fmt::print(stderr, "openerp-runbot: no job {}\n", id);
+    return 1;
+  }
+  if (job->state == JobState::done) {
+    fmt::print(stderr, "openerp-runbot: job {} is already done ({})\n", id,
+               job->result ? to_string(*job->result) : "no result");
+    return 1;
+  }
+  if (!stop_job_processes(paths, id)) {
+    fmt::print(stderr, "openerp-runbot: job {}: some processes survived SIGKILL\n", id);
+    return 1;
+  }
+  Time t = now();
+  if (job->state == JobState::running) {
+    job->note = "instance killed by user";
+  } else {
+    // It never finished building: its database has no instance to serve.
+    if (auto d = drop_job_database(st.config.database, paths, id); !d)
+      fmt::print(stderr, "warning: {}\n", d.error().message);
+    job->result = JobResult::killed;
+    job->note = "killed by user";
+    job->finished_at = t;
+    if (job->state == JobState::building) job->details = read_job_details(paths, id).dump();
+  }
+  job->state = JobState::done;
+  st.db->update_job(*job);
+  fmt::print("job {} killed\n", id);
+  return 0;
+}
+
+int cmd_wake(const Paths& paths, int64_t id) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  auto job = st.db->job(id);
+  auto refuse = [&](const std::string& why) {
+    fmt::print(stderr, "openerp-runbot: cannot wake job {}: {}\n", id, why);
+    return 1;
+  };
+  if (!job) return refuse("no such job");
+  if (job->state != JobState::done)
+    return refuse(fmt::format("it is {}", to_string(job->state)));
+  const auto& on = st.config.build.run_on;
+  std::string result = job->result ? std::string(to_string(*job->result)) : "";
+  if (std::find(on.begin(), on.end(), result) == on.end())
+    return refuse(fmt::format("its result is {} and run_on does not include it", result));
+  if (st.config.build.run.empty()) return refuse("[build] run is empty");
+  int port = allocate_instance_port(st.config.runbot, *st.db);
+  if (!port) return refuse("no free port in port_range");
+  std::string url = instance_url(st.config.runbot, id);
+  auto instance = start_instance(paths, id, port, url);
+  if (!instance) return refuse(instance.error().message);
+  job->state = JobState::running;
+  job->port = port;
+  job->instance_started_at = instance->started_at;
+  job->note = "woken";
+  st.db->update_job(*job);
+  fmt::print("job {} woken: {} (nginx picks it up at the next tick)\n", id, url);
+  return 0;
+}
+
+int cmd_keep(const Paths& paths, int64_t id, bool off) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  auto job = st.db->job(id);
+  if (!job) {
+    fmt::print(stderr, "openerp-runbot: no job {}\n", id);
+    return 1;
+  }
+  job->pinned = !off;
+  st.db->update_job(*job);
+  fmt::print("job {} {}\n", id, off ? "unpinned" : "pinned");
+  return 0;
+}
+
+int cmd_gc(const Paths& paths) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  std::vector<std::string> warnings;
+  auto removed = collect_garbage(st.config, paths, *st.db, &warnings);
+  auto swept = sweep_orphan_databases(st.config, paths, *st.db);
+  if (!swept) warnings.push_back(swept.error().message);
+  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+  fmt::print("removed {} job folders{}\n", removed.size(),
+             swept && !swept->empty() ? fmt::format(", dropped {} orphan databases", swept->size()) : "");
+  return 0;
+}
+
+int cmd_clean(const Paths& paths) {
+  State st;
+  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  int survivors = 0;
+  for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running}))
+    if (!stop_job_processes(paths, j.id)) ++survivors;
+  if (auto d = drop_all_job_databases(st.config.database, paths); !d) {
+    fmt::print(stderr, "openerp-runbot: databases: {}\n", d.error().message);
+    ++survivors;
+  }
+  st.db->delete_all_jobs();
+  if (auto stopped = stop_private_nginx(paths); !stopped) {
+    fmt::print(stderr, "openerp-runbot: {}\n", stopped.error().message);
+    ++survivors;
+  }
+  for (const auto& dir : {paths.jobs(), paths.www(), paths.nginx()}) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec) fmt::print(stderr, "warning: cannot remove {}: {}\n", dir.string(), ec.message());
+  }
+  fmt::print("cleaned {}: jobs forgotten, next job id {}\n", paths.root.string(),
+             st.db->next_job_id());
+  if (survivors) {
+    fmt::print(stderr, "openerp-runbot: {} jobs (or the private nginx) did not stop\n", survivors);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace runbot

@@ -1,0 +1,147 @@
+// Which process is which: identity by pid + start time, liveness of processes and groups, and
+// verified kills of whole groups.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "exec/proc_stat.h"
+#include "exec/process.h"
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Parses /proc/<pid>/stat without allocating (also used between fork and exec). The command
+// name may contain spaces and ')', so fields are counted after the last ')'.
+bool read_proc_stat(pid_t pid, ProcStat* st) {
+  char path[32] = "/proc/";
+  char digits[16];
+  int nd = 0;
+  for (unsigned long v = static_cast<unsigned long>(pid); nd == 0 || v > 0; v /= 10)
+    digits[nd++] = static_cast<char>('0' + v % 10);
+  int pos = 6;
+  while (nd > 0) path[pos++] = digits[--nd];
+  std::memcpy(path + pos, "/stat", 6);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  size_t len = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += static_cast<size_t>(n);
+  }
+  close(fd);
+  buf[len] = '\0';
+  char* p = std::strrchr(buf, ')');
+  if (!p) return false;
+  ++p;
+  // Fields after ')': state is field 3, pgrp field 5, starttime field 22.
+  int field = 2;
+  uint64_t value = 0;
+  bool in_token = false;
+  for (; *p; ++p) {
+    if (*p == ' ' || *p == '\n') {
+      if (in_token) {
+        if (field == 5) st->pgrp = static_cast<pid_t>(value);
+        if (field == 22) {
+          st->start_time = value;
+          return st->state != 0;
+        }
+      }
+      in_token = false;
+      continue;
+    }
+    if (!in_token) {
+      in_token = true;
+      ++field;
+      value = 0;
+      if (field == 3) st->state = *p;
+    }
+    if (*p >= '0' && *p <= '9') value = value * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  if (in_token && field == 22) {
+    st->start_time = value;
+    return st->state != 0;
+  }
+  return false;
+}
+
+std::optional<uint64_t> process_start_time(pid_t pid) {
+  ProcStat st;
+  if (pid <= 0 || !read_proc_stat(pid, &st) || is_dead_state(st.state)) return std::nullopt;
+  return st.start_time;
+}
+
+ProcessId self_process_id() {
+  pid_t pid = getpid();
+  return ProcessId{pid, process_start_time(pid).value_or(0)};
+}
+
+bool is_alive(const ProcessId& p) {
+  auto start = process_start_time(p.pid);
+  return start && *start == p.start_time;
+}
+
+bool group_alive(pid_t pgid) {
+  if (pgid <= 0) return false;
+  DIR* dir = opendir("/proc");
+  if (!dir) return kill(-pgid, 0) == 0;
+  bool found = false;
+  while (dirent* e = readdir(dir)) {
+    const char* name = e->d_name;
+    if (*name < '1' || *name > '9') continue;
+    pid_t pid = static_cast<pid_t>(std::strtol(name, nullptr, 10));
+    ProcStat st;
+    if (read_proc_stat(pid, &st) && st.pgrp == pgid && !is_dead_state(st.state)) {
+      found = true;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+fs::path self_exe() {
+  std::error_code ec;
+  return fs::read_symlink("/proc/self/exe", ec);
+}
+
+bool kill_group(const ProcessId& p, milliseconds grace) {
+  if (p.pid <= 0) return true;
+  auto gone = [&] {
+    if (is_alive(p)) return false;
+    // The pid now names another process: a group with that id is a new one, not p's (the
+    // kernel reuses a pid only once no group or session uses it).
+    if (process_start_time(p.pid)) return true;
+    return !group_alive(p.pid);
+  };
+  auto signal_group = [&](int sig) {
+    if (gone()) return;
+    if (kill(-p.pid, sig) != 0 && errno == ESRCH && is_alive(p)) kill(p.pid, sig);
+  };
+  auto wait_until_gone = [&](milliseconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (!gone()) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(kPollStep);
+    }
+    return true;
+  };
+  if (gone()) return true;
+  signal_group(SIGTERM);
+  if (wait_until_gone(grace)) return true;
+  signal_group(SIGKILL);
+  return wait_until_gone(kKillWait);
+}
+
+}  // namespace runbot

@@ -1,0 +1,387 @@
+#include "exec/process.h"
+
+#include "exec/proc_stat.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr milliseconds kCaptureGrace{2000};
+
+// What a forked child reports through its CLOEXEC pipe before exec (or instead of it).
+enum class Stage : int { pid, dev_null, log, chdir, setsid, fork, exec };
+struct Report {
+  Stage stage;
+  int value;  // errno, or the pid for Stage::pid
+  uint64_t start_time;
+};
+
+// Everything the child needs, prepared before fork so the child only makes syscalls.
+struct ChildPlan {
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::string cwd;
+  std::string log;  // empty = keep the pipes set up by the caller
+
+  ChildPlan(const std::vector<std::string>& args, const RunOptions& opts) : cwd(opts.cwd.string()) {
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (char** e = environ; e && *e; ++e) {
+      std::string_view kv(*e);
+      auto eq = kv.find('=');
+      if (eq != std::string_view::npos && opts.env.count(std::string(kv.substr(0, eq)))) continue;
+      env_storage.emplace_back(kv);
+    }
+    for (const auto& [k, v] : opts.env) env_storage.push_back(k + "=" + v);
+    for (auto& s : env_storage) envp.push_back(s.data());
+    envp.push_back(nullptr);
+  }
+};
+
+// dup2 that also works when `from` already is `to` (dup2 would then keep FD_CLOEXEC).
+bool move_fd(int from, int to) {
+  if (from == to) return fcntl(to, F_SETFD, 0) == 0;
+  return dup2(from, to) >= 0;
+}
+
+void write_report(int fd, Stage stage, int value, uint64_t start_time = 0) {
+  Report r{stage, value, start_time};
+  while (write(fd, &r, sizeof r) < 0 && errno == EINTR) {
+  }
+}
+
+// Child side after fork: redirections, cwd, signals, exec. Never returns.
+[[noreturn]] void exec_child(const ChildPlan& plan, int report_fd) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (in < 0 || !move_fd(in, 0)) {
+    write_report(report_fd, Stage::dev_null, errno);
+    _exit(127);
+  }
+  if (!plan.log.empty()) {
+    int out = open(plan.log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (out < 0 || !move_fd(out, 1) || !move_fd(out, 2)) {
+      write_report(report_fd, Stage::log, errno);
+      _exit(127);
+    }
+  }
+  if (!plan.cwd.empty() && chdir(plan.cwd.c_str()) != 0) {
+    write_report(report_fd, Stage::chdir, errno);
+    _exit(127);
+  }
+  environ = const_cast<char**>(plan.envp.data());  // so execvp searches the new PATH
+  execvp(plan.argv[0], plan.argv.data());
+  write_report(report_fd, Stage::exec, errno);
+  _exit(127);
+}
+
+std::string stage_error(const std::string& program, const ChildPlan& plan, const Report& r) {
+  std::string why = std::strerror(r.value);
+  switch (r.stage) {
+    case Stage::dev_null:
+      return "cannot start " + program + ": /dev/null: " + why;
+    case Stage::log:
+      return "cannot start " + program + ": cannot open log " + plan.log + ": " + why;
+    case Stage::chdir:
+      return "cannot start " + program + ": cannot enter " + plan.cwd + ": " + why;
+    case Stage::setsid:
+      return "cannot start " + program + ": setsid: " + why;
+    case Stage::fork:
+      return "cannot start " + program + ": fork: " + why;
+    default:
+      return "cannot start " + program + ": " + why;
+  }
+}
+
+// Reads whole Report records until EOF.
+std::vector<Report> read_reports(int fd) {
+  std::vector<Report> reports;
+  Report r;
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(fd, reinterpret_cast<char*>(&r) + got, sizeof r - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+    if (got == sizeof r) {
+      reports.push_back(r);
+      got = 0;
+    }
+  }
+  return reports;
+}
+
+// Reaps `pid` if it has exited; true once it is reaped (status stored).
+bool try_reap(pid_t pid, int* status) {
+  for (;;) {
+    pid_t r = waitpid(pid, status, WNOHANG);
+    if (r < 0 && errno == EINTR) continue;
+    return r == pid || (r < 0 && errno == ECHILD);
+  }
+}
+
+void reap_blocking(pid_t pid, int* status) {
+  while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// TERM to the group led by our child `pid`, KILL after `grace`, until the child is reaped and
+// the group has no live member left.
+void stop_child_group(pid_t pid, int* status, bool* reaped, milliseconds grace) {
+  auto gone = [&] {
+    if (!*reaped) *reaped = try_reap(pid, status);
+    return *reaped && !group_alive(pid);
+  };
+  if (gone()) return;
+  kill(-pid, SIGTERM);
+  auto deadline = Clock::now() + grace;
+  while (!gone() && Clock::now() < deadline) std::this_thread::sleep_for(kPollStep);
+  if (gone()) return;
+  kill(-pid, SIGKILL);
+  deadline = Clock::now() + kKillWait;
+  while (!gone() && Clock::now() < deadline) std::this_thread::sleep_for(kPollStep);
+  if (!*reaped) {
+    reap_blocking(pid, status);
+    *reaped = true;
+  }
+}
+
+void fill_status(RunOutput* out, int status) {
+  if (WIFEXITED(status)) {
+    out->exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    out->exit_code = -1;
+    out->signal = WTERMSIG(status);
+  }
+  if (out->timed_out) out->exit_code = -1;
+}
+
+// Forks a child in a new process group that runs `plan`; `setup` runs in the child first
+// (redirections to pipes). Returns the pid, or an Error if the program could not be started.
+template <typename Setup>
+Result<pid_t> start_child(const std::vector<std::string>& argv, const ChildPlan& plan,
+                          Setup&& setup) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0)
+    return Error{"cannot start " + argv[0] + ": pipe: " + std::strerror(errno)};
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(report[0]);
+    close(report[1]);
+    return Error{"cannot start " + argv[0] + ": fork: " + std::strerror(e)};
+  }
+  if (pid == 0) {
+    close(report[0]);
+    setpgid(0, 0);
+    setup();
+    exec_child(plan, report[1]);
+  }
+  setpgid(pid, pid);  // also in the parent: no window where a kill(-pid) would miss it
+  close(report[1]);
+  auto reports = read_reports(report[0]);
+  close(report[0]);
+  if (!reports.empty()) {
+    int st;
+    reap_blocking(pid, &st);
+    return Error{stage_error(argv[0], plan, reports.front())};
+  }
+  return pid;
+}
+
+Result<RunOutput> run_piped(const std::vector<std::string>& argv, const RunOptions& opts,
+                            const std::function<bool(std::string_view)>* sink) {
+  if (argv.empty() || argv[0].empty()) return Error{"cannot start an empty command"};
+  ChildPlan plan(argv, opts);
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Error{"cannot start " + argv[0] + ": pipe"};
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return Error{"cannot start " + argv[0] + ": pipe"};
+  }
+  auto started = start_child(argv, plan, [&] {
+    move_fd(out_pipe[1], 1);
+    move_fd(err_pipe[1], 2);
+  });
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (!started) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return started.error();
+  }
+  pid_t pid = *started;
+  RunOutput result;
+  auto deadline = Clock::now() + std::chrono::seconds(opts.timeout_seconds);
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  bool stop = false;
+  std::string chunk(65536, '\0');
+  while (!stop && (fds[0].fd >= 0 || fds[1].fd >= 0)) {
+    int wait_ms = -1;
+    if (opts.timeout_seconds > 0) {
+      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) {
+        result.timed_out = true;
+        break;
+      }
+      wait_ms = static_cast<int>(left);
+    }
+    int n = poll(fds, 2, wait_ms);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    for (int i = 0; i < 2 && !stop; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t got = read(fds[i].fd, chunk.data(), chunk.size());
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        continue;
+      }
+      std::string_view data(chunk.data(), static_cast<size_t>(got));
+      if (i == 1) {
+        result.err.append(data);
+      } else if (sink) {
+        stop = !(*sink)(data);
+      } else {
+        result.out.append(data);
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  int status = 0;
+  bool reaped = false;
+  if (result.timed_out || stop) {
+    stop_child_group(pid, &status, &reaped, kCaptureGrace);
+  } else if (opts.timeout_seconds <= 0) {
+    reap_blocking(pid, &status);
+  } else {
+    while (!reaped) {
+      reaped = try_reap(pid, &status);
+      if (reaped) break;
+      if (Clock::now() >= deadline) {
+        result.timed_out = true;
+        stop_child_group(pid, &status, &reaped, kCaptureGrace);
+        break;
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  }
+  fill_status(&result, status);
+  return result;
+}
+
+}  // namespace
+
+Result<RunOutput> run_capture(const std::vector<std::string>& argv, const RunOptions& opts) {
+  return run_piped(argv, opts, nullptr);
+}
+
+Result<RunOutput> run_streaming(const std::vector<std::string>& argv, const RunOptions& opts,
+                                const std::function<bool(std::string_view)>& sink) {
+  return run_piped(argv, opts, &sink);
+}
+
+Result<ProcessId> spawn_detached(const std::vector<std::string>& argv, const fs::path& log,
+                                 const RunOptions& opts) {
+  if (argv.empty() || argv[0].empty()) return Error{"cannot start an empty command"};
+  ChildPlan plan(argv, opts);
+  plan.log = log.string();
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return Error{"cannot start " + argv[0] + ": pipe"};
+  pid_t middle = fork();
+  if (middle < 0) {
+    close(report[0]);
+    close(report[1]);
+    return Error{"cannot start " + argv[0] + ": fork: " + std::strerror(errno)};
+  }
+  if (middle == 0) {
+    close(report[0]);
+    setsid();
+    pid_t child = fork();
+    if (child < 0) {
+      write_report(report[1], Stage::fork, errno);
+      _exit(1);
+    }
+    if (child == 0) {
+      if (setsid() < 0) {
+        write_report(report[1], Stage::setsid, errno);
+        _exit(127);
+      }
+      exec_child(plan, report[1]);
+    }
+    // The child cannot be reaped (so its pid cannot be reused) before we exit: read its start
+    // time here, where it is stable even if the program exits at once.
+    ProcStat st;
+    read_proc_stat(child, &st);
+    write_report(report[1], Stage::pid, child, st.start_time);
+    _exit(0);
+  }
+  close(report[1]);
+  int st;
+  reap_blocking(middle, &st);
+  auto reports = read_reports(report[0]);
+  close(report[0]);
+  ProcessId id;
+  for (const auto& r : reports) {
+    if (r.stage != Stage::pid) return Error{stage_error(argv[0], plan, r)};
+    id = ProcessId{r.value, r.start_time};
+  }
+  if (id.pid <= 0) return Error{"cannot start " + argv[0] + ": no pid reported"};
+  return id;
+}
+
+Result<RunOutput> run_to_file(const std::vector<std::string>& argv, const fs::path& log,
+                              const RunOptions& opts, milliseconds grace,
+                              const std::function<bool()>& should_stop) {
+  if (argv.empty() || argv[0].empty()) return Error{"cannot start an empty command"};
+  ChildPlan plan(argv, opts);
+  plan.log = log.string();
+  auto started = start_child(argv, plan, [] {});
+  if (!started) return started.error();
+  pid_t pid = *started;
+  if (opts.on_start) opts.on_start(pid);
+  RunOutput result;
+  auto deadline = Clock::now() + std::chrono::seconds(opts.timeout_seconds);
+  int status = 0;
+  bool reaped = false;
+  for (;;) {
+    reaped = try_reap(pid, &status);
+    if (reaped) break;
+    bool expired = opts.timeout_seconds > 0 && Clock::now() >= deadline;
+    if (expired || (should_stop && should_stop())) {
+      result.timed_out = expired;
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  // Also when the leader exited by itself: a step must not leave processes behind.
+  stop_child_group(pid, &status, &reaped, grace);
+  fill_status(&result, status);
+  return result;
+}
+
+}  // namespace runbot

@@ -1,0 +1,357 @@
+#include "state/db.h"
+
+#include "state/db_query.h"
+
+#include <fmt/core.h>
+#include <sqlite3.h>
+
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
+
+namespace runbot {
+
+namespace {
+
+using nlohmann::json;
+using namespace db_query;
+
+// Forward migrations: kMigrations[v] takes a database from user_version v to v + 1. A new
+// schema version appends one step and bumps Db::kSchemaVersion.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE sequence(name TEXT PRIMARY KEY, next INTEGER NOT NULL);
+INSERT INTO sequence(name, next) VALUES ('job', 1);
+CREATE TABLE remotes(
+  project TEXT NOT NULL, remote TEXT NOT NULL, ok INTEGER NOT NULL, message TEXT NOT NULL,
+  checked_at INTEGER NOT NULL, PRIMARY KEY(project, remote));
+CREATE TABLE branches(
+  project TEXT NOT NULL, remote TEXT NOT NULL, name TEXT NOT NULL, rev TEXT NOT NULL,
+  commit_time INTEGER NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY(project, remote, name));
+CREATE TABLE "groups"(
+  name TEXT PRIMARY KEY, base TEXT NOT NULL, is_base INTEGER NOT NULL, deleted INTEGER NOT NULL,
+  warnings TEXT NOT NULL, first_seen INTEGER NOT NULL, last_activity INTEGER NOT NULL);
+CREATE TABLE jobs(
+  id INTEGER PRIMARY KEY, grp TEXT NOT NULL, fingerprint TEXT NOT NULL, revisions TEXT NOT NULL,
+  reason TEXT NOT NULL, manual INTEGER NOT NULL, pinned INTEGER NOT NULL, state TEXT NOT NULL,
+  result TEXT, note TEXT NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL, instance_started_at INTEGER NOT NULL, port INTEGER NOT NULL);
+CREATE INDEX jobs_by_group ON jobs(grp, id);
+CREATE INDEX jobs_by_state ON jobs(state);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+    // v2: change tracking (so publishing works from what changed), the build's details kept
+    // in the row (so status never re-reads job folders), garbage-collection bookkeeping.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN details TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN collected INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_by_changed ON jobs(changed);
+INSERT INTO sequence(name, next) VALUES ('change', 1);
+CREATE TRIGGER jobs_inserted AFTER INSERT ON jobs BEGIN
+  UPDATE jobs SET changed = (SELECT next FROM sequence WHERE name = 'change') WHERE id = NEW.id;
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER jobs_updated AFTER UPDATE ON jobs WHEN NEW.changed = OLD.changed BEGIN
+  UPDATE jobs SET changed = (SELECT next FROM sequence WHERE name = 'change') WHERE id = NEW.id;
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER jobs_deleted AFTER DELETE ON jobs BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER groups_inserted AFTER INSERT ON "groups" BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER groups_updated AFTER UPDATE ON "groups" BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER remotes_inserted AFTER INSERT ON remotes BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+CREATE TRIGGER remotes_updated AFTER UPDATE ON remotes
+  WHEN NEW.ok IS NOT OLD.ok OR NEW.message IS NOT OLD.message BEGIN
+  UPDATE sequence SET next = next + 1 WHERE name = 'change';
+END;
+)sql",
+};
+static_assert(std::size(kMigrations) == Db::kSchemaVersion);
+
+// Every statement of the current schema.
+namespace sql {
+constexpr const char* kUserVersion = "PRAGMA user_version";
+constexpr const char* kNextJobId = "SELECT next FROM sequence WHERE name = 'job'";
+constexpr const char* kRaiseJobId = "UPDATE sequence SET next = max(next, ?) WHERE name = 'job'";
+constexpr const char* kAllocateJobId =
+    "UPDATE sequence SET next = next + 1 WHERE name = 'job' RETURNING next - 1";
+constexpr const char* kRemotes =
+    "SELECT project, remote, ok, message, checked_at FROM remotes ORDER BY project, remote";
+constexpr const char* kSetRemote =
+    "INSERT INTO remotes(project, remote, ok, message, checked_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(project, remote) DO UPDATE SET "
+    "ok = excluded.ok, message = excluded.message, checked_at = excluded.checked_at";
+constexpr const char* kKnownRemotes =
+    "SELECT project, remote FROM remotes UNION SELECT project, remote FROM branches";
+constexpr const char* kDeleteRemote = "DELETE FROM remotes WHERE project = ? AND remote = ?";
+constexpr const char* kDeleteRemoteBranches =
+    "DELETE FROM branches WHERE project = ? AND remote = ?";
+constexpr const char* kBranches =
+    "SELECT project, remote, name, rev, commit_time, seen_at FROM branches "
+    "ORDER BY project, remote, name";
+constexpr const char* kRemoteBranches =
+    "SELECT name, rev, commit_time FROM branches WHERE project = ? AND remote = ?";
+constexpr const char* kDeleteBranch =
+    "DELETE FROM branches WHERE project = ? AND remote = ? AND name = ?";
+constexpr const char* kInsertBranch =
+    "INSERT INTO branches(project, remote, name, rev, commit_time, seen_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)";
+constexpr const char* kUpdateBranch =
+    "UPDATE branches SET rev = ?, commit_time = ?, seen_at = CASE WHEN ? THEN ? ELSE seen_at END "
+    "WHERE project = ? AND remote = ? AND name = ?";
+constexpr const char* kGroups =
+    "SELECT name, base, is_base, deleted, warnings, first_seen, last_activity FROM \"groups\" "
+    "ORDER BY name";
+constexpr const char* kUpsertGroup =
+    "INSERT INTO \"groups\"(name, base, is_base, deleted, warnings, first_seen, last_activity) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET base = excluded.base, "
+    "is_base = excluded.is_base, deleted = excluded.deleted, warnings = excluded.warnings, "
+    "first_seen = excluded.first_seen, last_activity = excluded.last_activity";
+constexpr const char* kMeta = "SELECT value FROM meta WHERE key = ?";
+constexpr const char* kSetMeta =
+    "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+    "excluded.value";
+}  // namespace sql
+
+}  // namespace
+
+// --- opening, migrations, statements, transactions ---
+
+std::unique_ptr<Db> Db::open(const std::filesystem::path& file) {
+  sqlite3* handle = nullptr;
+  int rc =
+      sqlite3_open_v2(file.c_str(), &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
+    sqlite3_close_v2(handle);
+    throw DbError(fmt::format("{}: opening the database: {}", file.string(), msg));
+  }
+  std::unique_ptr<Db> db(new Db(handle));
+  sqlite3_busy_timeout(handle, 10'000);
+  db->exec("PRAGMA journal_mode=WAL", "switching to WAL mode");
+  db->exec("PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
+  db->exec("PRAGMA foreign_keys=ON", "enabling foreign keys");
+  db->migrate();
+  return db;
+}
+
+Db::Db(sqlite3* db) : db_(db) {}
+
+Db::~Db() {
+  for (auto& [text, s] : statements_) sqlite3_finalize(s);
+  sqlite3_close_v2(db_);
+}
+
+void Db::exec(const char* sql) { exec(sql, sql); }
+
+void Db::exec(const char* sql, const char* purpose) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw error(db_, purpose);
+}
+
+sqlite3_stmt* Db::statement(const std::string& sql, const char* purpose) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size() + 1),
+                         SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(s);
+    throw error(db_, purpose);
+  }
+  statements_.emplace(sql, s);
+  return s;
+}
+
+int Db::schema_version() {
+  const char* p = "reading the schema version";
+  Query q(statement(sql::kUserVersion, p), p);
+  return q.next() ? static_cast<int>(q.i64(0)) : 0;
+}
+
+void Db::migrate() {
+  auto check_not_newer = [&](int v) {
+    if (v <= kSchemaVersion) return;
+    throw DbError(fmt::format(
+        "{} has schema version {} but this openerp-runbot knows up to {}; upgrade openerp-runbot",
+        sqlite3_db_filename(db_, "main"), v, kSchemaVersion));
+  };
+  check_not_newer(schema_version());
+  while (schema_version() < kSchemaVersion) {
+    Transaction t(*this);
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    int version = schema_version();
+    check_not_newer(version);
+    if (version == kSchemaVersion) break;
+    std::string purpose = fmt::format("migrating the schema to version {}", version + 1);
+    exec(kMigrations[version], purpose.c_str());
+    exec(fmt::format("PRAGMA user_version = {}", version + 1).c_str(), purpose.c_str());
+    t.commit();
+  }
+}
+
+Db::Transaction::Transaction(Db& db, Kind kind) : db_(db) {
+  db_.exec(kind == write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", "starting a transaction");
+}
+
+Db::Transaction::~Transaction() {
+  if (!done_ && !sqlite3_get_autocommit(db_.db_))
+    sqlite3_exec(db_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Db::Transaction::commit() {
+  db_.exec("COMMIT", "committing a transaction");
+  done_ = true;
+}
+
+// --- job-id sequence ---
+
+int64_t Db::next_job_id() {
+  const char* p = "reading the job-id sequence";
+  Query q(statement(sql::kNextJobId, p), p);
+  if (!q.next()) throw DbError("runbot.db: the job-id sequence row is missing");
+  return q.i64(0);
+}
+
+void Db::raise_next_job_id(int64_t value) {
+  const char* p = "raising the job-id sequence";
+  Query(statement(sql::kRaiseJobId, p), p).bind(value).run();
+}
+
+int64_t Db::allocate_job_id() {
+  const char* p = "allocating a job id";
+  Query q(statement(sql::kAllocateJobId, p), p);
+  if (!q.next()) throw DbError("runbot.db: the job-id sequence row is missing");
+  int64_t id = q.i64(0);
+  q.run();
+  return id;
+}
+
+// --- remotes and branches ---
+
+std::vector<RemoteStatus> Db::remote_statuses() {
+  const char* p = "reading remote statuses";
+  Query q(statement(sql::kRemotes, p), p);
+  std::vector<RemoteStatus> out;
+  while (q.next()) out.push_back({q.text(0), q.text(1), q.i64(2) != 0, q.text(3), q.i64(4)});
+  return out;
+}
+
+void Db::set_remote_status(const RemoteStatus& s) {
+  const char* p = "recording a remote status";
+  Query(statement(sql::kSetRemote, p), p)
+      .bind(s.project, s.remote, s.ok, s.message, s.checked_at)
+      .run();
+}
+
+void Db::retain_remotes(const std::vector<std::pair<std::string, std::string>>& project_remotes) {
+  std::set<std::pair<std::string, std::string>> keep(project_remotes.begin(),
+                                                     project_remotes.end());
+  std::optional<Transaction> own;
+  if (sqlite3_get_autocommit(db_)) own.emplace(*this);
+  std::vector<std::pair<std::string, std::string>> gone;
+  {
+    const char* p = "listing known remotes";
+    Query q(statement(sql::kKnownRemotes, p), p);
+    while (q.next())
+      if (!keep.count({q.text(0), q.text(1)})) gone.emplace_back(q.text(0), q.text(1));
+  }
+  const char* p = "forgetting an unconfigured remote";
+  for (auto& [project, remote] : gone) {
+    Query(statement(sql::kDeleteRemote, p), p).bind(project, remote).run();
+    Query(statement(sql::kDeleteRemoteBranches, p), p).bind(project, remote).run();
+  }
+  if (own) own->commit();
+}
+
+std::vector<BranchHead> Db::branches() {
+  const char* p = "reading branches";
+  Query q(statement(sql::kBranches, p), p);
+  std::vector<BranchHead> out;
+  while (q.next()) out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.i64(4), q.i64(5)});
+  return out;
+}
+
+void Db::replace_branches(const std::string& project, const std::string& remote,
+                          const std::vector<BranchHead>& heads, Time now) {
+  std::optional<Transaction> own;
+  if (sqlite3_get_autocommit(db_)) own.emplace(*this);
+  std::unordered_map<std::string, std::pair<std::string, Time>> known;  // name -> rev, time
+  {
+    const char* p = "reading a remote's branches";
+    Query q(statement(sql::kRemoteBranches, p), p);
+    q.bind(project, remote);
+    while (q.next()) known.emplace(q.text(0), std::pair(q.text(1), q.i64(2)));
+  }
+  std::unordered_map<std::string, const BranchHead*> wanted;  // the last duplicate wins
+  for (auto& h : heads) wanted[h.branch] = &h;
+
+  const char* p = "recording a remote's branches";
+  for (auto& [name, old] : known)
+    if (!wanted.count(name))
+      Query(statement(sql::kDeleteBranch, p), p).bind(project, remote, name).run();
+  for (auto& [name, h] : wanted) {
+    auto it = known.find(name);
+    if (it == known.end()) {
+      Query(statement(sql::kInsertBranch, p), p)
+          .bind(project, remote, name, h->rev, h->commit_time, now)
+          .run();
+    } else if (it->second != std::pair(h->rev, h->commit_time)) {
+      bool moved = it->second.first != h->rev;
+      Query(statement(sql::kUpdateBranch, p), p)
+          .bind(h->rev, h->commit_time, moved, now, project, remote, name)
+          .run();
+    }
+  }
+  if (own) own->commit();
+}
+
+// --- groups ---
+
+std::vector<GroupRecord> Db::groups() {
+  const char* p = "reading groups";
+  Query q(statement(sql::kGroups, p), p);
+  std::vector<GroupRecord> out;
+  while (q.next()) {
+    GroupRecord g{q.text(0), q.text(1), q.i64(2) != 0, q.i64(3) != 0, {}, q.i64(5), q.i64(6)};
+    std::string what = fmt::format("runbot.db: warnings of group '{}'", g.name);
+    for (auto& w : parse_array(q.text(4), what)) {
+      if (!w.is_string()) throw DbError(what + " holds a non-string");
+      g.warnings.push_back(w.get<std::string>());
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+void Db::upsert_group(const GroupRecord& g) {
+  const char* p = "recording a group";
+  Query(statement(sql::kUpsertGroup, p), p)
+      .bind(g.name, g.base, g.is_base, g.deleted, dump(json(g.warnings)), g.first_seen,
+            g.last_activity)
+      .run();
+}
+
+// --- key/value ---
+
+std::optional<std::string> Db::meta(const std::string& key) {
+  const char* p = "reading a meta value";
+  Query q(statement(sql::kMeta, p), p);
+  q.bind(key);
+  if (!q.next()) return std::nullopt;
+  return q.text(0);
+}
+
+void Db::set_meta(const std::string& key, const std::string& value) {
+  const char* p = "writing a meta value";
+  Query(statement(sql::kSetMeta, p), p).bind(key, value).run();
+}
+
+}  // namespace runbot

@@ -1,0 +1,83 @@
+// The DB's statement plumbing shared by db.cc and db_jobs.cc (not part of Db's interface).
+#pragma once
+#include <fmt/core.h>
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "state/db.h"
+
+namespace runbot::db_query {
+
+using nlohmann::json;
+
+inline DbError error(sqlite3* db, const std::string& purpose) {
+  const char* file = sqlite3_db_filename(db, "main");
+  return DbError(
+      fmt::format("{}: {}: {}", file && *file ? file : "runbot.db", purpose, sqlite3_errmsg(db)));
+}
+
+// One use of a cached statement: binds parameters in order, steps, reads columns, and resets
+// the statement when it goes out of scope so the cache can hand it out again.
+class Query {
+ public:
+  Query(sqlite3_stmt* s, const char* purpose) : s_(s), purpose_(purpose) {}
+  ~Query() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  // Binds the next parameters, in order.
+  template <typename... Args>
+  Query& bind(const Args&... args) {
+    (bind_one(args), ...);
+    return *this;
+  }
+  Query& bind_null() { return check(sqlite3_bind_null(s_, ++arg_)); }
+
+  // Steps once; true when a row is available.
+  bool next() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw error(sqlite3_db_handle(s_), purpose_);
+  }
+  void run() {
+    while (next()) {
+    }
+  }
+
+  int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string text(int col) const {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+
+ private:
+  void bind_one(int64_t v) { check(sqlite3_bind_int64(s_, ++arg_, v)); }
+  void bind_one(const std::string& v) {
+    check(sqlite3_bind_text64(s_, ++arg_, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  Query& check(int rc) {
+    if (rc != SQLITE_OK) throw error(sqlite3_db_handle(s_), purpose_);
+    return *this;
+  }
+  sqlite3_stmt* s_;
+  const char* purpose_;
+  int arg_ = 0;
+};
+
+inline json parse_array(const std::string& text, const std::string& what) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) throw DbError(fmt::format("{} is not a JSON array", what));
+  return j;
+}
+
+// Invalid UTF-8 (possible in branch names) becomes U+FFFD rather than failing the tick.
+inline std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace runbot::db_query

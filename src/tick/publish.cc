@@ -1,0 +1,86 @@
+#include "tick/publish.h"
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "site/nginx.h"
+#include "site/site.h"
+#include "site/view.h"
+#include "status.h"
+#include "util/atomic_file.h"
+#include "util/clock.h"
+
+namespace runbot {
+
+namespace {
+constexpr const char* kPublishedKey = "published_change";
+// The boot in which www/ was last written without a sync ("" once synced). The site is
+// regenerable, so a publish leaves its files in the page cache instead of waiting for the
+// disk (a full site is 21,000 files): a process crash cannot lose them. After a reboot the
+// kernel may have lost some, so a different boot id here means "republish everything, and
+// compare every file".
+constexpr const char* kUnsyncedBootKey = "published_unsynced_boot";
+}  // namespace
+
+PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time now) {
+  PublishOutcome out;
+  // Work from what changed since the last publish: nothing => nothing to do at all.
+  int64_t change = db.change_count();
+  auto published = db.meta(kPublishedKey);
+  auto unsynced = db.meta(kUnsyncedBootKey);
+  auto boot = boot_id();
+  bool rebooted = unsynced && !unsynced->empty() && unsynced != boot;
+  std::error_code ec;
+  bool complete = published && !rebooted &&
+                  std::filesystem::exists(paths.www() / "status.json", ec) &&
+                  std::filesystem::exists(paths.www() / "job", ec) &&
+                  std::filesystem::exists(paths.nginx() / "runbot.conf", ec);
+  if (complete && *published == std::to_string(change)) return out;
+
+  std::optional<std::set<int64_t>> dirty;
+  if (complete) {
+    auto ids = db.jobs_changed_since(std::stoll(*published) - 1);
+    dirty.emplace(ids.begin(), ids.end());
+  }
+  // Recorded before writing: files written now are unsynced until a reboot proves otherwise.
+  if (boot && unsynced != boot) db.set_meta(kUnsyncedBootKey, *boot);
+  auto site = publish_site(config, paths, status_source(config, paths, db), now,
+                           dirty ? &*dirty : nullptr, boot ? Sync::later : Sync::now);
+  if (site)
+    out.written = site->written;
+  else
+    out.errors.push_back(fmt::format("site: {}", site.error().message));
+
+  std::vector<std::pair<int64_t, int>> live;
+  for (const Job& j : db.jobs_in_states({JobState::running}))
+    if (j.port) live.emplace_back(j.id, j.port);
+  auto conf = render_nginx_conf(config, paths, live);
+  if (!conf) {
+    out.errors.push_back(fmt::format("nginx: {}", conf.error().message));
+    return out;
+  }
+  if (auto st = apply_nginx(config, paths, *conf, out.nginx); !st)
+    out.errors.push_back(fmt::format("nginx: {}", st.error().message));
+  // Only a complete publish is remembered, so a failed one is retried at the next tick.
+  if (out.errors.empty()) db.set_meta(kPublishedKey, std::to_string(change));
+  // Without a boot id the site was synced: no reboot can have lost it.
+  if (!boot && out.errors.empty() && unsynced && !unsynced->empty())
+    db.set_meta(kUnsyncedBootKey, "");
+  return out;
+}
+
+Time content_changed_at(const Paths& paths, Db& db, Time now) {
+  auto published = db.meta(kPublishedKey);
+  if (!published || *published != std::to_string(db.change_count())) return now;
+  std::ifstream in(paths.www() / "status.json", std::ios::binary);
+  std::string head(StatusJsonWriter::kUpdatedAtOffset + StatusJsonWriter::kUpdatedAtSize, '\0');
+  if (!in.read(head.data(), static_cast<std::streamsize>(head.size()))) return now;
+  auto stamp = parse_iso8601(head.substr(StatusJsonWriter::kUpdatedAtOffset));
+  return stamp ? *stamp : now;
+}
+
+}  // namespace runbot
