@@ -4,8 +4,9 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "job/details.h"
 #include "job/job_file.h"
-#include "status.h"
+#include "site/status_json.h"
 
 namespace runbot::bench {
 namespace {

@@ -5,9 +5,9 @@
 
 #include "bench_db.h"
 #include "site/site.h"
+#include "site/status_json.h"
 #include "site/template.h"
 #include "site/view.h"
-#include "status.h"
 
 namespace runbot::bench {
 namespace {

@@ -8,10 +8,9 @@
 #include <string_view>
 #include <vector>
 
-namespace runbot {
+#include "util/time.h"
 
-// Seconds since the Unix epoch, UTC.
-using Time = int64_t;
+namespace runbot {
 
 // One branch as last seen in one remote of one project.
 struct BranchHead {
@@ -43,6 +42,11 @@ std::string_view to_string(JobResult r);
 std::optional<JobState> parse_job_state(std::string_view s);
 std::optional<JobResult> parse_job_result(std::string_view s);
 
+// A job's own database is always named "runbot_<id>", never after a branch.
+std::string job_database_name(int64_t id);
+// True only for names matching exactly ^runbot_[0-9]+$: the only names the runbot ever drops.
+bool is_job_database_name(std::string_view name);
+
 struct Job {
   int64_t id = 0;
   std::string group;
@@ -55,8 +59,8 @@ struct Job {
   std::optional<JobResult> result;
   std::string note;  // why the result is what it is ("runner died", "timeout in test", ...)
   Time created_at = 0;
-  Time started_at = 0;   // build start (0 = not yet)
-  Time finished_at = 0;  // build end (0 = not yet)
+  Time started_at = 0;           // build start (0 = not yet)
+  Time finished_at = 0;          // build end (0 = not yet)
   Time instance_started_at = 0;  // when the live instance started or was last woken
   int port = 0;                  // 0 = none allocated
   std::string details;  // JSON {steps, coverage, artifacts} once the build is over; "" before

@@ -1,170 +1,155 @@
-// init, run, status, build and job-run. (kill/wake/keep/gc/clean live in control.cc.)
 #include "cli/commands.h"
-
-#include <signal.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
-#include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
-#include "job/runner.h"
-#include "tick/plan.h"
-#include "tick/publish.h"
-#include "tick/record.h"
-#include "tick/scan.h"
-#include "state/state.h"
-#include "status.h"
-#include "util/atomic_file.h"
-#include "util/clock.h"
-
 namespace runbot {
-
-namespace fs = std::filesystem;
 
 namespace {
 
-// Writes runbot.toml from FILE (validated first) or the commented default; never overwrites.
-std::optional<int> write_initial_config(const Paths& paths, const std::string& config_file) {
-  std::error_code ec;
-  std::string text = default_config_text();
-  if (!config_file.empty()) {
-    auto content = read_file(config_file);
-    if (!content) {
-      fmt::print(stderr, "openerp-runbot: {}\n", content.error().message);
-      return 1;
-    }
-    auto parsed = parse_config(*content, fs::path(config_file).filename().string());
-    if (!parsed) {
-      fmt::print(stderr, "{}\n", parsed.error().message);
-      return 2;
-    }
-    text = *content;
-  }
-  if (fs::exists(paths.config(), ec)) {
-    auto existing = read_file(paths.config());
-    if (!config_file.empty() && (!existing || *existing != text)) {
-      fmt::print(stderr,
-                 "openerp-runbot: {} already exists and differs from {}; not overwritten (remove "
-                 "it first to use {})\n",
-                 paths.config().string(), config_file, config_file);
-      return 1;
-    }
-    fmt::print("keeping existing {}\n", paths.config().string());
-    return std::nullopt;
-  }
-  if (auto st = write_file_atomic(paths.config(), text); !st) {
-    fmt::print(stderr, "openerp-runbot: {}\n", st.error().message);
-    return 1;
-  }
-  fmt::print("wrote {}\n", paths.config().string());
-  return std::nullopt;
+int usage(const std::string& message) {
+  fmt::print(stderr, "openerp-runbot: {}\nRun 'openerp-runbot --help' for usage.\n", message);
+  return 2;
 }
 
-std::atomic<bool> g_stop{false};
-void on_stop_signal(int) { g_stop = true; }
+// Commands that act on one job take it as their positional JOB.
+void job_argument(cxxopts::Options& o) {
+  o.add_options()("job", "job id", cxxopts::value<int64_t>());
+  o.parse_positional({"job"});
+  o.positional_help("JOB");
+}
+
+template <int (*body)(const Paths&, Lock, int64_t)>
+int on_job(const Invocation& in) {
+  if (!in.args.count("job")) return usage("this command needs a JOB id");
+  return body(in.paths, in.lock, in.args["job"].as<int64_t>());
+}
+
+void run_options(cxxopts::Options& o) {
+  add_tick_options(o);
+  o.add_options()("interval", "seconds between ticks", cxxopts::value<int>()->default_value("60"));
+}
+
+constexpr const char* kTickDescription =
+    "Run one tick: lock, scan (fetch every remote into its mirror, record heads), plan, record, "
+    "reap, launch, limit, gc, publish, unlock.";
+
+const Command kCommands[] = {
+    {"init", "[--config FILE]", "create the layout, config, database and mirrors",
+     "Create the state directory's layout, runbot.toml (unless present), the database and the "
+     "mirrors (with progress).",
+     [](cxxopts::Options& o) {
+       o.add_options()("config", "copy this file as runbot.toml", cxxopts::value<std::string>());
+     },
+     [](const Invocation& in) {
+       return cmd_init(in.paths, in.lock,
+                       in.args.count("config") ? in.args["config"].as<std::string>() : "");
+     },
+     Lock::wait, "--init", false},
+    {"tick", "[options]", "one pass: scan, plan, record, reap, launch, limit, gc, publish",
+     kTickDescription, add_tick_options,
+     [](const Invocation& in) { return tick(in.paths, tick_options(in.args)); }, Lock::skip_if_busy,
+     nullptr, false},
+    {"run", "[--interval SEC]", "tick forever (default every 60 s) until SIGINT/SIGTERM",
+     "Tick forever (each tick as 'tick' does) until SIGINT/SIGTERM.", run_options,
+     [](const Invocation& in) {
+       return cmd_run(in.paths, tick_options(in.args), in.args["interval"].as<int>());
+     },
+     Lock::skip_if_busy, "--run", false},
+    {"status", "[--json]", "groups, jobs, instances, warnings",
+     "Show groups, jobs, instances and warnings (--json: status.json's document).",
+     [](cxxopts::Options& o) { o.add_options()("json", "print status.json (SPEC schema)"); },
+     [](const Invocation& in) { return cmd_status(in.paths, in.args.count("json") > 0); },
+     Lock::none, nullptr, false},
+    {"build", "GROUP", "queue a manual job for a group",
+     "Queue a manual job for GROUP with its last scanned revisions.",
+     [](cxxopts::Options& o) {
+       o.add_options()("group", "branch name", cxxopts::value<std::string>());
+       o.parse_positional({"group"});
+       o.positional_help("GROUP");
+     },
+     [](const Invocation& in) {
+       if (!in.args.count("group")) return usage("build needs a GROUP");
+       return cmd_build(in.paths, in.lock, in.args["group"].as<std::string>());
+     },
+     Lock::wait, nullptr, false},
+    {"kill", "JOB", "stop a build or a live instance",
+     "Stop a pending/building job or a live instance.", job_argument, on_job<cmd_kill>, Lock::wait,
+     nullptr, false},
+    {"wake", "JOB", "restart a finished job's live instance",
+     "Restart the live instance of a finished job.", job_argument, on_job<cmd_wake>, Lock::wait,
+     nullptr, false},
+    {"keep", "JOB [--off]", "pin a job (its instance is never killed by the limit)",
+     "Pin a job so the instance limit never kills it (--off: unpin).",
+     [](cxxopts::Options& o) {
+       job_argument(o);
+       o.add_options()("off", "unpin");
+     },
+     [](const Invocation& in) {
+       if (!in.args.count("job")) return usage("keep needs a JOB id");
+       return cmd_keep(in.paths, in.lock, in.args["job"].as<int64_t>(), in.args.count("off") > 0);
+     },
+     Lock::wait, nullptr, false},
+    {"gc", "", "remove job folders beyond retention",
+     "Remove job folders and per-job data beyond keep_per_group.", nullptr,
+     [](const Invocation& in) { return cmd_gc(in.paths, in.lock); }, Lock::wait, nullptr, false},
+    {"clean", "", "stop everything, forget all jobs (ids continue)",
+     "Stop every build, instance and the private nginx; remove jobs/, www/, nginx/; forget all "
+     "jobs. Config, mirrors and the job-id sequence stay.",
+     nullptr, [](const Invocation& in) { return cmd_clean(in.paths, in.lock); }, Lock::wait,
+     "--clean", false},
+    {"job-run", "JOB", "run a job (started by tick)",
+     "Run a job (started by tick; not for direct use).", job_argument,
+     [](const Invocation& in) {
+       if (!in.args.count("job")) return usage("job-run needs a JOB id");
+       return cmd_job_run(in.paths, in.args["job"].as<int64_t>());
+     },
+     Lock::none, nullptr, true},
+};
 
 }  // namespace
 
-int cmd_init(const Paths& paths, const std::string& config_file) {
-  if (auto st = ensure_layout(paths); !st) {
-    fmt::print(stderr, "openerp-runbot: {}\n", st.error().message);
-    return 1;
-  }
-  if (auto failed = write_initial_config(paths, config_file)) return *failed;
-  State st;
-  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
-  st.db->raise_next_job_id(st.config.runbot.start_job_id);
-  auto progress = [](std::string_view line) { fmt::print("{}\n", line); std::fflush(stdout); };
-  ScanResult scanned = scan(st.config, paths, *st.db, now(), true, progress);
-  for (const auto& w : scanned.warnings) fmt::print(stderr, "warning: {}\n", w);
-  fmt::print("initialized {}: {} projects, {} remotes ({} failed), next job id {}\n",
-             paths.root.string(), st.config.projects.size(), scanned.remotes, scanned.failed,
-             st.db->next_job_id());
-  return 0;
+std::span<const Command> commands() { return kCommands; }
+
+const Command* find_command(const std::string& name) {
+  for (const Command& c : kCommands)
+    if (name == c.name) return &c;
+  return nullptr;
 }
 
-int cmd_run(const Paths& paths, const TickOptions& options, int interval_seconds) {
-  if (interval_seconds < 1) {
-    fmt::print(stderr, "openerp-runbot: --interval must be at least 1\n");
-    return 2;
+std::string commands_help() {
+  std::string out = "Commands:\n";
+  std::string aliases;
+  for (const Command& c : kCommands) {
+    if (c.hidden) continue;
+    std::string head = fmt::format("{} {}", c.name, c.args);
+    const char* lock = c.lock == Lock::wait ? " (waits for tick.lock)" : "";
+    out += fmt::format("  {:<22} {}{}\n", head, c.summary, lock);
+    if (c.alias) aliases += fmt::format("{}{}", aliases.empty() ? "" : ", ", c.alias);
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  while (!g_stop) {
-    int status = tick(paths, options);
-    std::fflush(stdout);
-    if (status == 2) return 2;  // a bad config will not fix itself between ticks
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(interval_seconds);
-    while (!g_stop && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  fmt::print("stopped\n");
-  return 0;
+  out += "\nRun 'openerp-runbot COMMAND --help' for a command's options.\n";
+  out += fmt::format(
+      "The original runbot's {} (with --number, --workers, --start-job-id) are accepted as "
+      "aliases.\n",
+      aliases);
+  return out;
 }
 
-int cmd_status(const Paths& paths, bool json) {
-  auto config = load_config(paths.config());
-  if (!config) {
-    fmt::print(stderr, "{}\n", config.error().message);
-    return 2;
-  }
-  std::error_code ec;
-  if (!fs::exists(paths.db(), ec)) {
-    fmt::print(stderr, "openerp-runbot: no runbot.db in {} (run init first)\n", paths.root.string());
-    return 1;
-  }
-  auto db = Db::open(paths.db());
-  Db::Transaction snapshot(*db, Db::Transaction::read);  // groups and jobs from one moment
-  if (json) {
-    StatusSource source = status_source(*config, paths, *db);
-    Time stamp = content_changed_at(paths, *db, now());
-    auto printed = write_status_json(source, stamp, [](std::string_view text) -> Status {
-      std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
-      return {};
-    });
-    if (!printed) {
-      fmt::print(stderr, "openerp-runbot: {}\n", printed.error().message);
-      return 1;
-    }
-  } else {
-    std::cout << status_text(*config, paths, *db);
-  }
-  return 0;
+void add_tick_options(cxxopts::Options& o) {
+  o.add_options()("number", "max live instances (overrides runbot.toml)", cxxopts::value<int>())(
+      "workers", "max builds at once (overrides runbot.toml)", cxxopts::value<int>())(
+      "start-job-id", "raise the job-id sequence to at least N", cxxopts::value<int64_t>())(
+      "dry-run",
+      "print what a tick would do and why; it fetches into the mirrors (to see the new heads) "
+      "but changes nothing else");
 }
 
-int cmd_build(const Paths& paths, const std::string& group) {
-  State st;
-  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
-  Time t = now();
-  st.db->raise_next_job_id(st.config.runbot.start_job_id);
-  Plan plan = make_plan(plan_input(st.config, *st.db, t, {group}));
-  // Only the requested group's decisions: other groups wait for the next tick.
-  Plan mine;
-  mine.groups = plan.groups;
-  for (auto& c : plan.create)
-    if (c.group == group) mine.create.push_back(c);
-  for (auto& s : plan.skip) {
-    auto j = st.db->job(s.job_id);
-    if (j && j->group == group) mine.skip.push_back(s);
-  }
-  if (mine.create.empty()) {
-    std::string why = fmt::format("no group named '{}' (known: run 'status')", group);
-    for (const auto& n : plan.notes)
-      if (n.rfind("cannot build " + group + ":", 0) == 0) why = n;
-    fmt::print(stderr, "openerp-runbot: {}\n", why);
-    return 1;
-  }
-  std::vector<int64_t> ids = record_plan(mine, *st.db, t);
-  fmt::print("queued job {} for {} (manual build); the next tick starts it\n", ids.front(), group);
-  return 0;
+TickOptions tick_options(const cxxopts::ParseResult& r) {
+  TickOptions t;
+  if (r.count("number")) t.number = r["number"].as<int>();
+  if (r.count("workers")) t.workers = r["workers"].as<int>();
+  if (r.count("start-job-id")) t.start_job_id = r["start-job-id"].as<int64_t>();
+  t.dry_run = r.count("dry-run") > 0;
+  return t;
 }
-
-int cmd_job_run(const Paths& paths, int64_t job) { return run_job(paths, job); }
 
 }  // namespace runbot

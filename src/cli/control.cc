@@ -1,18 +1,19 @@
 // kill, wake, keep, gc, clean: commands that act on jobs and instances.
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cli/commands.h"
-#include "jobdb/jobdb.h"
-#include "job/job_file.h"
-#include "job/runner.h"
-#include "tick/launch.h"
 #include "exec/process.h"
-#include "tick/gc.h"
+#include "job/details.h"
+#include "job/job_file.h"
+#include "job/lifecycle.h"
+#include "job/runner.h"
+#include "jobdb/jobdb.h"
 #include "site/nginx.h"
 #include "state/state.h"
-#include "status.h"
+#include "tick/gc.h"
+#include "tick/launch.h"
 #include "util/clock.h"
 
 namespace runbot {
@@ -32,16 +33,29 @@ bool stop_job_processes(const Paths& paths, int64_t id) {
   return all_gone;
 }
 
-}  // namespace
-
-int cmd_kill(const Paths& paths, int64_t id) {
-  State st;
-  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+// The state (locked as the table says) and job `id`; nullopt (with the message printed and
+// `status` set) when either cannot be had.
+std::optional<Job> open_job(const Paths& paths, Lock lock, int64_t id, State& st, int& status,
+                            const char* missing = "no job {}") {
+  if (auto failed = open_state(paths, lock, st)) {
+    status = *failed;
+    return std::nullopt;
+  }
   auto job = st.db->job(id);
   if (!job) {
-    fmt::print(stderr, "openerp-runbot: no job {}\n", id);
-    return 1;
+    fmt::print(stderr, "openerp-runbot: {}\n", fmt::format(fmt::runtime(missing), id));
+    status = 1;
   }
+  return job;
+}
+
+}  // namespace
+
+int cmd_kill(const Paths& paths, Lock lock, int64_t id) {
+  State st;
+  int status = 0;
+  auto job = open_job(paths, lock, id, st, status);
+  if (!job) return status;
   if (job->state == JobState::done) {
     fmt::print(stderr, "openerp-runbot: job {} is already done ({})\n", id,
                job->result ? to_string(*job->result) : "no result");
@@ -51,35 +65,32 @@ int cmd_kill(const Paths& paths, int64_t id) {
     fmt::print(stderr, "openerp-runbot: job {}: some processes survived SIGKILL\n", id);
     return 1;
   }
-  Time t = now();
   if (job->state == JobState::running) {
-    job->note = "instance killed by user";
+    finish(*job, JobEnd{std::nullopt, "instance killed by user", 0, ""});
   } else {
     // It never finished building: its database has no instance to serve.
-    if (auto d = drop_job_database(st.config.database, paths, id); !d)
+    DatabaseConfig where = database_config_of(paths.job(id), st.config.database);
+    if (auto d = drop_job_database(where, paths, id); !d)
       fmt::print(stderr, "warning: {}\n", d.error().message);
-    job->result = JobResult::killed;
-    job->note = "killed by user";
-    job->finished_at = t;
-    if (job->state == JobState::building) job->details = read_job_details(paths, id).dump();
+    std::string details =
+        job->state == JobState::building ? read_job_details(paths, id).dump() : "";
+    finish(*job, JobEnd{JobResult::killed, "killed by user", now(), std::move(details)});
   }
-  job->state = JobState::done;
   st.db->update_job(*job);
   fmt::print("job {} killed\n", id);
   return 0;
 }
 
-int cmd_wake(const Paths& paths, int64_t id) {
+int cmd_wake(const Paths& paths, Lock lock, int64_t id) {
   State st;
-  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
-  auto job = st.db->job(id);
+  int status = 0;
+  auto job = open_job(paths, lock, id, st, status, "cannot wake job {}: no such job");
+  if (!job) return status;
   auto refuse = [&](const std::string& why) {
     fmt::print(stderr, "openerp-runbot: cannot wake job {}: {}\n", id, why);
     return 1;
   };
-  if (!job) return refuse("no such job");
-  if (job->state != JobState::done)
-    return refuse(fmt::format("it is {}", to_string(job->state)));
+  if (job->state != JobState::done) return refuse(fmt::format("it is {}", to_string(job->state)));
   const auto& on = st.config.build.run_on;
   std::string result = job->result ? std::string(to_string(*job->result)) : "";
   if (std::find(on.begin(), on.end(), result) == on.end())
@@ -99,36 +110,34 @@ int cmd_wake(const Paths& paths, int64_t id) {
   return 0;
 }
 
-int cmd_keep(const Paths& paths, int64_t id, bool off) {
+int cmd_keep(const Paths& paths, Lock lock, int64_t id, bool off) {
   State st;
-  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
-  auto job = st.db->job(id);
-  if (!job) {
-    fmt::print(stderr, "openerp-runbot: no job {}\n", id);
-    return 1;
-  }
+  int status = 0;
+  auto job = open_job(paths, lock, id, st, status);
+  if (!job) return status;
   job->pinned = !off;
   st.db->update_job(*job);
   fmt::print("job {} {}\n", id, off ? "unpinned" : "pinned");
   return 0;
 }
 
-int cmd_gc(const Paths& paths) {
+int cmd_gc(const Paths& paths, Lock lock) {
   State st;
-  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  if (auto failed = open_state(paths, lock, st)) return *failed;
   std::vector<std::string> warnings;
   auto removed = collect_garbage(st.config, paths, *st.db, &warnings);
   auto swept = sweep_orphan_databases(st.config, paths, *st.db);
   if (!swept) warnings.push_back(swept.error().message);
   for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
-  fmt::print("removed {} job folders{}\n", removed.size(),
-             swept && !swept->empty() ? fmt::format(", dropped {} orphan databases", swept->size()) : "");
+  fmt::print(
+      "removed {} job folders{}\n", removed.size(),
+      swept && !swept->empty() ? fmt::format(", dropped {} orphan databases", swept->size()) : "");
   return 0;
 }
 
-int cmd_clean(const Paths& paths) {
+int cmd_clean(const Paths& paths, Lock lock) {
   State st;
-  if (auto failed = open_state(paths, LockWait::yes, st)) return *failed;
+  if (auto failed = open_state(paths, lock, st)) return *failed;
   int survivors = 0;
   for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running}))
     if (!stop_job_processes(paths, j.id)) ++survivors;

@@ -13,7 +13,8 @@
 #include <sstream>
 
 #include "config/checker.h"
-#include "jobdb/jobdb.h"
+#include "config/conninfo.h"
+#include "model.h"
 
 namespace runbot {
 namespace {
@@ -360,7 +361,5 @@ Result<Config> load_config(const std::filesystem::path& file) {
   if (in.bad()) return fail(std::strerror(errno));
   return parse_config(text.str(), file.filename().string());
 }
-
-
 
 }  // namespace runbot

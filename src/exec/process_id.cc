@@ -12,6 +12,7 @@
 
 #include "exec/proc_stat.h"
 #include "exec/process.h"
+#include "util/fd.h"
 
 namespace runbot {
 
@@ -30,17 +31,17 @@ bool read_proc_stat(pid_t pid, ProcStat* st) {
   int pos = 6;
   while (nd > 0) path[pos++] = digits[--nd];
   std::memcpy(path + pos, "/stat", 6);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  Fd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
   char buf[4096];
   size_t len = 0;
   for (;;) {
-    ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+    ssize_t n = read(fd.get(), buf + len, sizeof buf - 1 - len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     len += static_cast<size_t>(n);
   }
-  close(fd);
+  fd.reset();
   buf[len] = '\0';
   char* p = std::strrchr(buf, ')');
   if (!p) return false;

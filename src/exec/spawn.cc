@@ -1,7 +1,3 @@
-#include "exec/process.h"
-
-#include "exec/proc_stat.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +8,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+
+#include "exec/proc_stat.h"
+#include "exec/process.h"
+#include "util/fd.h"
 
 extern char** environ;
 
@@ -182,26 +182,20 @@ void fill_status(RunOutput* out, int status) {
 template <typename Setup>
 Result<pid_t> start_child(const std::vector<std::string>& argv, const ChildPlan& plan,
                           Setup&& setup) {
-  int report[2];
-  if (pipe2(report, O_CLOEXEC) != 0)
+  Fd report_in, report_out;
+  if (!make_pipe(report_in, report_out))
     return Error{"cannot start " + argv[0] + ": pipe: " + std::strerror(errno)};
   pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    close(report[0]);
-    close(report[1]);
-    return Error{"cannot start " + argv[0] + ": fork: " + std::strerror(e)};
-  }
+  if (pid < 0) return Error{"cannot start " + argv[0] + ": fork: " + std::strerror(errno)};
   if (pid == 0) {
-    close(report[0]);
+    report_in.reset();
     setpgid(0, 0);
     setup();
-    exec_child(plan, report[1]);
+    exec_child(plan, report_out.get());
   }
   setpgid(pid, pid);  // also in the parent: no window where a kill(-pid) would miss it
-  close(report[1]);
-  auto reports = read_reports(report[0]);
-  close(report[0]);
+  report_out.reset();
+  auto reports = read_reports(report_in.get());
   if (!reports.empty()) {
     int st;
     reap_blocking(pid, &st);
@@ -214,28 +208,19 @@ Result<RunOutput> run_piped(const std::vector<std::string>& argv, const RunOptio
                             const std::function<bool(std::string_view)>* sink) {
   if (argv.empty() || argv[0].empty()) return Error{"cannot start an empty command"};
   ChildPlan plan(argv, opts);
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Error{"cannot start " + argv[0] + ": pipe"};
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    return Error{"cannot start " + argv[0] + ": pipe"};
-  }
+  Fd pipes[2], writers[2];  // [0] stdout, [1] stderr
+  for (int i = 0; i < 2; ++i)
+    if (!make_pipe(pipes[i], writers[i])) return Error{"cannot start " + argv[0] + ": pipe"};
   auto started = start_child(argv, plan, [&] {
-    move_fd(out_pipe[1], 1);
-    move_fd(err_pipe[1], 2);
+    move_fd(writers[0].get(), 1);
+    move_fd(writers[1].get(), 2);
   });
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (!started) {
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    return started.error();
-  }
+  for (Fd& w : writers) w.reset();
+  if (!started) return started.error();
   pid_t pid = *started;
   RunOutput result;
   auto deadline = Clock::now() + std::chrono::seconds(opts.timeout_seconds);
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  pollfd fds[2] = {{pipes[0].get(), POLLIN, 0}, {pipes[1].get(), POLLIN, 0}};
   bool stop = false;
   std::string chunk(65536, '\0');
   while (!stop && (fds[0].fd >= 0 || fds[1].fd >= 0)) {
@@ -256,7 +241,7 @@ Result<RunOutput> run_piped(const std::vector<std::string>& argv, const RunOptio
       ssize_t got = read(fds[i].fd, chunk.data(), chunk.size());
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) {
-        close(fds[i].fd);
+        pipes[i].reset();
         fds[i].fd = -1;
         continue;
       }
@@ -270,8 +255,7 @@ Result<RunOutput> run_piped(const std::vector<std::string>& argv, const RunOptio
       }
     }
   }
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
+  for (Fd& p : pipes) p.reset();
   int status = 0;
   bool reaped = false;
   if (result.timed_out || stop) {
@@ -310,41 +294,36 @@ Result<ProcessId> spawn_detached(const std::vector<std::string>& argv, const fs:
   if (argv.empty() || argv[0].empty()) return Error{"cannot start an empty command"};
   ChildPlan plan(argv, opts);
   plan.log = log.string();
-  int report[2];
-  if (pipe2(report, O_CLOEXEC) != 0) return Error{"cannot start " + argv[0] + ": pipe"};
+  Fd report_in, report_out;
+  if (!make_pipe(report_in, report_out)) return Error{"cannot start " + argv[0] + ": pipe"};
   pid_t middle = fork();
-  if (middle < 0) {
-    close(report[0]);
-    close(report[1]);
-    return Error{"cannot start " + argv[0] + ": fork: " + std::strerror(errno)};
-  }
+  if (middle < 0) return Error{"cannot start " + argv[0] + ": fork: " + std::strerror(errno)};
   if (middle == 0) {
-    close(report[0]);
+    report_in.reset();
     setsid();
     pid_t child = fork();
     if (child < 0) {
-      write_report(report[1], Stage::fork, errno);
+      write_report(report_out.get(), Stage::fork, errno);
       _exit(1);
     }
     if (child == 0) {
       if (setsid() < 0) {
-        write_report(report[1], Stage::setsid, errno);
+        write_report(report_out.get(), Stage::setsid, errno);
         _exit(127);
       }
-      exec_child(plan, report[1]);
+      exec_child(plan, report_out.get());
     }
     // The child cannot be reaped (so its pid cannot be reused) before we exit: read its start
     // time here, where it is stable even if the program exits at once.
     ProcStat st;
     read_proc_stat(child, &st);
-    write_report(report[1], Stage::pid, child, st.start_time);
+    write_report(report_out.get(), Stage::pid, child, st.start_time);
     _exit(0);
   }
-  close(report[1]);
+  report_out.reset();
   int st;
   reap_blocking(middle, &st);
-  auto reports = read_reports(report[0]);
-  close(report[0]);
+  auto reports = read_reports(report_in.get());
   ProcessId id;
   for (const auto& r : reports) {
     if (r.stage != Stage::pid) return Error{stage_error(argv[0], plan, r)};

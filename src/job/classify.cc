@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <charconv>
 
+#include "util/fd.h"
+
 namespace runbot {
 
 namespace {
@@ -137,19 +139,17 @@ void LogClassifier::line(std::string_view text, LogCounts& counts) const {
 }
 
 Result<LogCounts> LogClassifier::file(const std::filesystem::path& log) const {
-  int fd = ::open(log.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{fmt::format("cannot read {}: {}", log.string(), strerror(errno))};
+  Fd fd(::open(log.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error{fmt::format("cannot read {}: {}", log.string(), strerror(errno))};
   LogCounts counts;
   std::vector<char> chunk(64 * 1024);
   std::string current;  // the line being assembled, cut at kMaxLine bytes
   current.reserve(kMaxLine);
   for (;;) {
-    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    ssize_t n = ::read(fd.get(), chunk.data(), chunk.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return Error{fmt::format("cannot read {}: {}", log.string(), strerror(e))};
+      return Error{fmt::format("cannot read {}: {}", log.string(), strerror(errno))};
     }
     if (n == 0) break;
     std::string_view data(chunk.data(), static_cast<size_t>(n));
@@ -163,7 +163,7 @@ Result<LogCounts> LogClassifier::file(const std::filesystem::path& log) const {
       data.remove_prefix(nl + 1);
     }
   }
-  ::close(fd);
+  fd.reset();
   if (!current.empty()) line(current, counts);
   return counts;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "job/export_disk.h"
+#include "util/fd.h"
 
 namespace runbot {
 
@@ -122,8 +123,8 @@ std::string archive_message(archive* a) {
 
 // Reads the archive from `fd` into `dest` (absolute, symlink-free path).
 Status extract_fd(int fd, const fs::path& dest) {
-  int root = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (root < 0) return Error{fmt::format("cannot open {}: {}", dest.string(), strerror(errno))};
+  Fd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root) return Error{fmt::format("cannot open {}: {}", dest.string(), strerror(errno))};
   archive* in = archive_read_new();
   archive_read_support_format_tar(in);
   archive_read_support_filter_all(in);
@@ -132,7 +133,7 @@ Status extract_fd(int fd, const fs::path& dest) {
     status = Error{fmt::format("cannot read the archive: {}", archive_message(in))};
   }
   EntryPolicy policy;
-  DiskWriter writer(root);  // joins its threads before `root` is closed
+  DiskWriter writer(std::move(root));  // joins its threads before `root` is closed
   while (status) {
     archive_entry* entry = nullptr;
     int r = archive_read_next_header(in, &entry);
@@ -172,7 +173,8 @@ Status extract_tar_stream(const fs::path& dest,
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     return Error{fmt::format("socketpair: {}", strerror(errno))};
-  int read_fd = fds[0], write_fd = fds[1];
+  Fd reader(fds[0]), writer(fds[1]);
+  int read_fd = reader.get(), write_fd = writer.get();
 
   Status produced;
   std::thread thread([&] {
@@ -198,8 +200,6 @@ Status extract_tar_stream(const fs::path& dest,
   // Unblocks a producer still sending (it gets EPIPE) after a refusal or a bad archive.
   ::shutdown(read_fd, SHUT_RDWR);
   thread.join();
-  ::close(read_fd);
-  ::close(write_fd);
 
   if (!extracted) {
     // A dead producer explains a truncated archive better than libarchive can.

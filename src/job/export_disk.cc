@@ -105,17 +105,8 @@ TarParts split_tar_path(std::string_view path) {
   return parts;
 }
 
-// A folder descriptor shared by the chain and the queued files in that folder.
-struct DiskWriter::Fd {
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() { ::close(fd); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int fd;
-};
-
-DiskWriter::DiskWriter(int root)
-    : root_(std::make_shared<const Fd>(root)), umask_(current_umask()) {}
+DiskWriter::DiskWriter(Fd root)
+    : root_(std::make_shared<const Fd>(std::move(root))), umask_(current_umask()) {}
 
 DiskWriter::~DiskWriter() { stop_writers(); }
 
@@ -144,7 +135,7 @@ Status DiskWriter::write_entry(archive* in, archive_entry* entry, const TarParts
   if (hard) return link(name, hard, parts);
   auto at = folder(parts, parts.size() - 1, true);
   if (!at) return at.error();
-  int fd = (*at)->fd;
+  int fd = (*at)->get();
   switch (archive_entry_filetype(entry)) {
     case AE_IFDIR:
       return make_dir(fd, name, entry, parts);
@@ -170,8 +161,8 @@ Status DiskWriter::finish() {
     TarParts parts(f.parts.begin(), f.parts.end());
     auto fd = folder(parts, parts.size(), false);
     Status st = fd ? Status() : Status(fd.error());
-    if (st && ::fchmod((*fd)->fd, f.mode) != 0) st = os_error("chmod ", f.parts.back());
-    if (st && f.has_time && ::futimens((*fd)->fd, f.times) != 0)
+    if (st && ::fchmod((*fd)->get(), f.mode) != 0) st = os_error("chmod ", f.parts.back());
+    if (st && f.has_time && ::futimens((*fd)->get(), f.times) != 0)
       st = os_error("set times of ", f.parts.back());
     if (!st) return Error{"cannot finish extraction: " + st.error().message};
   }
@@ -187,7 +178,7 @@ Result<DiskWriter::FdRef> DiskWriter::folder(const TarParts& parts, size_t n, bo
   fds_.resize(keep);
   names_.resize(keep);
   while (names_.size() < n) {
-    int at = fds_.empty() ? root_->fd : fds_.back()->fd;
+    int at = fds_.empty() ? root_->get() : fds_.back()->get();
     std::string name(parts[names_.size()]);
     constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int fd = ::openat(at, name.c_str(), kFlags);
@@ -195,8 +186,8 @@ Result<DiskWriter::FdRef> DiskWriter::folder(const TarParts& parts, size_t n, bo
       if (::mkdirat(at, name.c_str(), 0777) != 0 && errno != EEXIST) return os_error("", name);
       fd = ::openat(at, name.c_str(), kFlags);
     }
-    if (fd < 0) return os_error("folder ", name);  // ELOOP/ENOTDIR for a symlink
-    fds_.push_back(std::make_shared<const Fd>(fd));
+    if (fd < 0) return os_error("folder ", name);    // ELOOP/ENOTDIR for a symlink
+    fds_.push_back(std::make_shared<const Fd>(fd));  // owns it from here
     names_.push_back(std::move(name));
   }
   return n == 0 ? root_ : fds_.back();
@@ -230,31 +221,34 @@ Status DiskWriter::link(const std::string& name, const char* hard, const TarPart
   FdRef target_fd = *target_at;  // kept open while the chain moves on below
   auto at = folder(parts, parts.size() - 1, true);
   if (!at) return at.error();
-  int fd = (*at)->fd;
-  return replacing(
-      fd, name, [&] { return ::linkat(target_fd->fd, target_name.c_str(), fd, name.c_str(), 0); });
+  int fd = (*at)->get();
+  return replacing(fd, name, [&] {
+    return ::linkat(target_fd->get(), target_name.c_str(), fd, name.c_str(), 0);
+  });
 }
 
 Status DiskWriter::write_file(archive* in, archive_entry* entry, int at, const std::string& name) {
   mode_t mode = archive_entry_perm(entry) & 0777;
-  int fd = -1;
+  Fd fd;
   Status st = replacing(at, name, [&] {
-    fd = ::openat(at, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    return fd < 0 ? -1 : 0;
+    fd.reset(
+        ::openat(at, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    return fd ? 0 : -1;
   });
   if (!st) return st;
   timespec ts[2];
   bool has_time = false;
   entry_times(entry, ts, &has_time);
-  return file_done(fd, mode, has_time, ts, name, write_data(in, entry, fd, name));
+  Status written = write_data(in, entry, fd.get(), name);
+  return file_done(std::move(fd), mode, has_time, ts, name, std::move(written));
 }
 
 // Mode (open() applied the umask: only then is a chmod needed), times, close.
-Status DiskWriter::file_done(int fd, mode_t mode, bool has_time, const timespec times[2],
+Status DiskWriter::file_done(Fd fd, mode_t mode, bool has_time, const timespec times[2],
                              const std::string& name, Status st) const {
-  if (st && (mode & umask_) != 0 && ::fchmod(fd, mode) != 0) st = os_error("chmod ", name);
-  if (st && has_time && ::futimens(fd, times) != 0) st = os_error("set times of ", name);
-  if (::close(fd) != 0 && st) st = os_error("", name);
+  if (st && (mode & umask_) != 0 && ::fchmod(fd.get(), mode) != 0) st = os_error("chmod ", name);
+  if (st && has_time && ::futimens(fd.get(), times) != 0) st = os_error("set times of ", name);
+  if (!fd.close() && st) st = os_error("", name);
   return st;
 }
 
@@ -302,19 +296,21 @@ void DiskWriter::writer_loop(size_t index) {
     FileJob job = std::move(queue.front());
     queue.pop_front();
     lock.unlock();
-    int at = job.folder->fd, fd = -1;
+    int at = job.folder->get();
+    Fd fd;
     Status st = replacing(at, job.name, [&] {  // only something there before the export
-      fd = ::openat(at, job.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    job.mode);
-      return fd < 0 ? -1 : 0;
+      fd.reset(::openat(at, job.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        job.mode));
+      return fd ? 0 : -1;
     });
     for (std::string_view rest = job.data; st && !rest.empty();) {
-      ssize_t n = ::write(fd, rest.data(), rest.size());
+      ssize_t n = ::write(fd.get(), rest.data(), rest.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) st = os_error("", job.name);
       if (n > 0) rest.remove_prefix(static_cast<size_t>(n));
     }
-    if (fd >= 0) st = file_done(fd, job.mode, job.has_time, job.times, job.name, std::move(st));
+    if (fd)
+      st = file_done(std::move(fd), job.mode, job.has_time, job.times, job.name, std::move(st));
     job.folder.reset();  // may close the folder: outside the lock
     lock.lock();
     --queued_;

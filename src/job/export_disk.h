@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "util/fd.h"
 #include "util/result.h"
 
 namespace runbot {
@@ -39,7 +40,7 @@ TarParts split_tar_path(std::string_view path);
 // parent folders are created; a later entry replaces an earlier non-folder at the same path.
 class DiskWriter {
  public:
-  explicit DiskWriter(int root);
+  explicit DiskWriter(Fd root);
   ~DiskWriter();  // abandons queued files (finish() writes them)
   DiskWriter(const DiskWriter&) = delete;
   DiskWriter& operator=(const DiskWriter&) = delete;
@@ -52,8 +53,7 @@ class DiskWriter {
   Status finish();
 
  private:
-  struct Fd;
-  using FdRef = std::shared_ptr<const Fd>;
+  using FdRef = std::shared_ptr<const Fd>;  // a folder, shared with its queued files
   struct Folder {
     std::vector<std::string> parts;
     mode_t mode;
@@ -77,7 +77,7 @@ class DiskWriter {
   Status write_file(archive* in, archive_entry* entry, int at, const std::string& name);
   Status queue_file(archive* in, archive_entry* entry, FdRef at, std::string name,
                     std::string path);
-  Status file_done(int fd, mode_t mode, bool has_time, const timespec times[2],
+  Status file_done(Fd fd, mode_t mode, bool has_time, const timespec times[2],
                    const std::string& name, Status st) const;
   void writer_loop(size_t index);
   Status drain();

@@ -256,6 +256,11 @@ Result<JobSpec> read_job_spec(const fs::path& job_dir) {
   return spec;
 }
 
+DatabaseConfig database_config_of(const fs::path& job_dir, const DatabaseConfig& fallback) {
+  auto spec = read_job_spec(job_dir);
+  return spec ? spec->database : fallback;
+}
+
 Status write_process_marker(const fs::path& file, const ProcessMarker& m) {
   json doc = {{"version", kJobFileVersion},
               {"pid", m.process.pid},

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "config/config.h"
-#include "model.h"
 #include "exec/process.h"
+#include "model.h"
 #include "util/result.h"
 
 namespace runbot {
@@ -74,6 +74,11 @@ struct ResultMarker {
 
 Status write_job_spec(const std::filesystem::path& job_dir, const JobSpec& spec);
 Result<JobSpec> read_job_spec(const std::filesystem::path& job_dir);
+
+// The per-job database settings job `job_dir`'s job.json names (they survive a change of
+// runbot.toml), else `fallback` (no job.json: the job never started).
+DatabaseConfig database_config_of(const std::filesystem::path& job_dir,
+                                  const DatabaseConfig& fallback);
 
 Status write_process_marker(const std::filesystem::path& file, const ProcessMarker& m);
 // nullopt when the file does not exist; Error when it exists but is unreadable/corrupt.

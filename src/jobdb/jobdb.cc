@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "jobdb/postgres.h"
-#include "job/job_file.h"
 
 namespace runbot {
 
@@ -81,14 +80,6 @@ class SqliteDatabase : public JobDatabase {
 
 }  // namespace
 
-std::string job_database_name(int64_t id) { return fmt::format("{}{}", kPrefix, id); }
-
-bool is_job_database_name(std::string_view name) {
-  if (name.size() <= kPrefix.size() || name.substr(0, kPrefix.size()) != kPrefix) return false;
-  std::string_view digits = name.substr(kPrefix.size());
-  return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 Result<std::vector<std::string>> JobDatabase::sweep(const std::set<int64_t>& kept_ids) {
   auto names = list_runbot_databases();
   if (!names) return names.error();
@@ -121,8 +112,7 @@ Result<std::unique_ptr<JobDatabase>> make_job_database(const DatabaseConfig& con
 }
 
 Status drop_job_database(const DatabaseConfig& config, const Paths& paths, int64_t id) {
-  auto spec = read_job_spec(paths.job(id));
-  auto database = make_job_database(spec ? spec->database : config, paths);
+  auto database = make_job_database(config, paths);
   if (!database) return database.error();
   if (auto st = (*database)->drop(id); !st)
     return Error{fmt::format("database {}: {}", job_database_name(id), st.error().message)};

@@ -16,15 +16,11 @@
 #include <vector>
 
 #include "config/config.h"
+#include "model.h"
 #include "util/paths.h"
 #include "util/result.h"
 
 namespace runbot {
-
-// "runbot_<id>".
-std::string job_database_name(int64_t id);
-// True only for names matching exactly ^runbot_[0-9]+$.
-bool is_job_database_name(std::string_view name);
 
 class JobDatabase {
  public:
@@ -54,17 +50,12 @@ class JobDatabase {
 Result<std::unique_ptr<JobDatabase>> make_job_database(const DatabaseConfig& config,
                                                        const Paths& paths);
 
-// Drops job `id`'s database as its job.json describes it, else as `config` does (kill of a
-// job that never built, garbage collection).
+// Drops job `id`'s database on the server `config` describes (the one its job.json names:
+// job::database_config_of). Errors name the database.
 Status drop_job_database(const DatabaseConfig& config, const Paths& paths, int64_t id);
 
 // Drops every job database of the configured kind (for `clean`); returns the names dropped.
 Result<std::vector<std::string>> drop_all_job_databases(const DatabaseConfig& config,
                                                         const Paths& paths);
-
-// libpq settings from a dsn: "host=db port=5433 user='a b'" or
-// "postgresql://user:pw@host:port/admin?sslmode=require". Keywords are libpq's; only those
-// that have a PG* environment variable (plus dbname) are accepted.
-Result<std::map<std::string, std::string>> parse_conninfo(std::string_view dsn);
 
 }  // namespace runbot

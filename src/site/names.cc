@@ -30,6 +30,8 @@ bool is_digits(std::string_view s) {
 
 }  // namespace
 
+std::string badge_path(const std::string& group) { return "badge/" + badge_stem(group) + ".svg"; }
+
 std::string badge_stem(const std::string& group) {
   constexpr size_t kMaxHexBytes = 60;  // keeps file names far below NAME_MAX
   if (group.size() <= kMaxHexBytes) {

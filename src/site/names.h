@@ -9,6 +9,9 @@ namespace runbot {
 // Filename-safe, stable name of a group's badge (without ".svg"): the lowercase hex of the
 // name's bytes, or "h" + a 64-bit hash of them for long names.
 std::string badge_stem(const std::string& group);
+// "badge/<stem>.svg": the one place a group's badge path is made (status.json's "badge", the
+// file written under www/).
+std::string badge_path(const std::string& group);
 
 // True for an artifact folder that can be linked and served: '/'-separated segments of
 // [A-Za-z0-9_.-], none starting with '.'.

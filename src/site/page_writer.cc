@@ -11,9 +11,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "site/status_json.h"
 #include "site/template.h"
 #include "site/view.h"
-#include "status.h"
 #include "util/atomic_file.h"
 
 namespace runbot {
@@ -29,19 +29,17 @@ constexpr size_t kQueueLimit = 4;   // batches not started
 constexpr size_t kUnsentLimit = 8;  // finished batches waiting for an earlier one
 
 // Writes all of `content` to `fd` and closes it; an error names `path`.
-Status write_and_close(int fd, const fs::path& path, std::string_view content) {
+Status write_and_close(Fd fd, const fs::path& path, std::string_view content) {
   auto fail = [&](int e) {
-    ::close(fd);
     return Error{fmt::format("cannot write {}: {}", path.string(), strerror(e))};
   };
   while (!content.empty()) {
-    ssize_t n = ::write(fd, content.data(), content.size());
+    ssize_t n = ::write(fd.get(), content.data(), content.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail(errno);
     content.remove_prefix(static_cast<size_t>(n));
   }
-  if (::close(fd) != 0)
-    return Error{fmt::format("cannot write {}: {}", path.string(), strerror(errno))};
+  if (!fd.close()) return Error{fmt::format("cannot write {}: {}", path.string(), strerror(errno))};
   return {};
 }
 
@@ -71,8 +69,8 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
   std::unique_ptr<PageWriter> writer(new PageWriter(config, paths, std::move(options)));
   const fs::path& dir = writer->options_.dir;
   if (writer->options_.mode == Mode::fresh) {
-    writer->dir_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (writer->dir_fd_ < 0)
+    writer->dir_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!writer->dir_fd_)
       return Error{fmt::format("cannot open {}: {}", dir.string(), strerror(errno))};
     raise_open_files_limit();
   }
@@ -93,10 +91,7 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
   return writer;
 }
 
-PageWriter::~PageWriter() {
-  (void)finish();
-  if (dir_fd_ >= 0) ::close(dir_fd_);
-}
+PageWriter::~PageWriter() { (void)finish(); }
 
 // On a worker: the job's line, and its page's and cell's HTML. A fresh page (its file already
 // created by add()) is written and closed here, in parallel with the other worker; compared
@@ -121,9 +116,9 @@ void PageWriter::process(Worker& worker, Batch& batch) {
         View view = job_view(config_, paths_, job.facts);
         if (task.page) {
           std::string html = worker.page.render(view);
-          if (task.fd >= 0) {
-            int fd = std::exchange(task.fd, -1);
-            if (auto st = write_and_close(fd, options_.dir / fmt::format("{}.html", task.id), html);
+          if (task.fd) {
+            if (auto st = write_and_close(std::move(task.fd),
+                                          options_.dir / fmt::format("{}.html", task.id), html);
                 !st)
               worker.error = st.error();
             else
@@ -141,7 +136,7 @@ void PageWriter::process(Worker& worker, Batch& batch) {
       if (!worker.error)
         worker.error = Error{fmt::format("job {}: cannot publish it: {}", task.id, e.what())};
     }
-    if (task.fd >= 0) ::close(std::exchange(task.fd, -1));  // not written: an error was found
+    task.fd.reset();  // not written: an error was found
   }
   batch.tasks.clear();  // frees the jobs now, not when the batch is delivered
 }
@@ -221,20 +216,20 @@ Status PageWriter::add(int64_t id, Item job, bool page, std::string* cell) {
     filling_ = std::make_shared<Batch>();
     if (!inline_) filling_->tasks.reserve(kBatchSize);  // inline: one task per batch
   }
-  int fd = -1;
+  Fd fd;
   if (page && options_.mode == Mode::fresh) {
     // Only the creation is serialised here: one thread creates every file in the folder (two
     // would queue on its lock). Writing the page is the workers' part.
     std::string name = fmt::format("{}.html", id);
-    fd = ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                  0644);
-    if (fd < 0) {
+    fd.reset(::openat(dir_fd_.get(), name.c_str(),
+                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) {
       error_ = Error{
           fmt::format("cannot write {}: {}", (options_.dir / name).string(), strerror(errno))};
       return *error_;
     }
   }
-  filling_->tasks.push_back(Task{id, std::move(job), page, cell, fd});
+  filling_->tasks.push_back(Task{id, std::move(job), page, cell, std::move(fd)});
   if (inline_) {
     std::shared_ptr<Batch> batch = std::move(filling_);
     process(*inline_, *batch);

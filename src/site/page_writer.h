@@ -20,7 +20,8 @@
 
 #include "config/config.h"
 #include "model.h"
-#include "status.h"
+#include "site/status_json.h"
+#include "util/fd.h"
 #include "util/paths.h"
 #include "util/result.h"
 
@@ -40,9 +41,9 @@ class PageWriter {
   struct Options {
     std::filesystem::path dir;
     Mode mode = Mode::compare;
-    size_t threads = 0;  // 0: add() does the work itself
+    size_t threads = 0;      // 0: add() does the work itself
     PublishRow publish_row;  // needed for Row items
-    LineSink lines;      // optional
+    LineSink lines;          // optional
   };
   static Result<std::unique_ptr<PageWriter>> start(const Config& config, const Paths& paths,
                                                    Options options);
@@ -62,14 +63,14 @@ class PageWriter {
     Item job;
     bool page;
     std::string* cell;
-    int fd = -1;  // Mode::fresh: its page, created by add(), written and closed by process()
+    Fd fd;  // Mode::fresh: its page, created by add(), written and closed by process()
   };
   struct Batch {
     std::vector<Task> tasks;
-    std::vector<std::string> lines;                         // one per task
+    std::vector<std::string> lines;                      // one per task
     std::vector<std::pair<int64_t, std::string>> pages;  // compare: (id, HTML) of each page
-    std::vector<int64_t> written;                           // fresh: the pages written
-    bool done = false;                                      // guarded by mutex_
+    std::vector<int64_t> written;                        // fresh: the pages written
+    bool done = false;                                   // guarded by mutex_
   };
   struct Worker;
   PageWriter(const Config& config, const Paths& paths, Options options);
@@ -82,15 +83,15 @@ class PageWriter {
   const Config& config_;
   const Paths& paths_;
   Options options_;
-  int dir_fd_ = -1;  // Mode::fresh: the staging folder
+  Fd dir_fd_;  // Mode::fresh: the staging folder
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::unique_ptr<Worker> inline_;  // threads == 0
 
   std::shared_ptr<Batch> filling_;  // handed over whole: one wake-up per batch, not per job
   std::deque<std::shared_ptr<Batch>> unsent_;  // handed over, lines not yet given to the sink
-  std::vector<int64_t> written_;  // pages written (or changed), by deliver()
-  std::optional<Error> error_;    // the first line or page that could not be written
+  std::vector<int64_t> written_;               // pages written (or changed), by deliver()
+  std::optional<Error> error_;                 // the first line or page that could not be written
   std::mutex mutex_;
   std::condition_variable work_;   // a batch is queued, or closing
   std::condition_variable space_;  // the queue went below its limit

@@ -61,7 +61,7 @@ bool empty_or_missing(const fs::path& dir) {
 
 // What reading the jobs collects for one group: its newest cells, badge result and job count.
 struct GroupSlot {
-  std::string stem;
+  std::string badge;               // "badge/<stem>.svg"
   std::vector<std::string> cells;  // by position in the group: filled by the page writer
   size_t shown = 0;                // cells asked for
   size_t jobs = 0;
@@ -156,9 +156,9 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     json& g = groups[i];
     if (!g.is_object()) continue;
     auto name = g.find("name");
-    slots[i].stem =
-        badge_stem(name != g.end() && name->is_string() ? name->get<std::string>() : "");
-    g["badge"] = fmt::format("badge/{}.svg", slots[i].stem);
+    slots[i].badge =
+        badge_path(name != g.end() && name->is_string() ? name->get<std::string>() : "");
+    g["badge"] = slots[i].badge;
     auto ids = g.find("jobs");
     if (ids == g.end() || !ids->is_array()) continue;
     slots[i].cells.resize(std::min(ids->size(), shown));  // never resized again: see add()
@@ -244,11 +244,10 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Sta
     for (const std::string& cell : slot.cells) cells[i].html += cell;
     cells[i].hidden = slot.jobs > slot.shown ? slot.jobs - slot.shown : 0;
     std::vector<std::string>().swap(slot.cells);  // one copy at a time
-    if (slot.stem.empty()) continue;
-    stems.insert(slot.stem);
+    if (slot.badge.empty()) continue;
+    stems.insert(fs::path(slot.badge).stem().string());
     if (only_jobs && !slot.dirty) continue;
-    if (auto st = site.write("badge/" + slot.stem + ".svg", render_badge(slot.result)); !st)
-      return st.error();
+    if (auto st = site.write(slot.badge, render_badge(slot.result)); !st) return st.error();
   }
   slots.clear();
   if (auto wrote = write_index(config, www, *index_tmpl, *group_tmpl, source, cells); !wrote)

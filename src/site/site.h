@@ -9,7 +9,7 @@
 
 #include "config/config.h"
 #include "model.h"
-#include "status.h"
+#include "site/status_json.h"
 #include "util/atomic_file.h"
 #include "util/paths.h"
 #include "util/result.h"

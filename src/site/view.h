@@ -1,5 +1,5 @@
-// A job's facts and status.json's groups -> the data the HTML templates render. Every value is data for mustache's
-// escaping `{{x}}`; links are built only from ids and checked names (site/names.h).
+// A job's facts and status.json's groups -> the data the HTML templates render. Every value is data
+// for mustache's escaping `{{x}}`; links are built only from ids and checked names (site/names.h).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -8,8 +8,8 @@
 
 #include "config/config.h"
 #include "model.h"
+#include "site/status_json.h"
 #include "site/template.h"
-#include "status.h"
 #include "util/paths.h"
 
 namespace runbot {

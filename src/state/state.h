@@ -16,12 +16,17 @@ struct State {
   std::unique_ptr<Db> db;
 };
 
-enum class LockWait { no, yes };
+// How a command uses tick.lock (each command's is in the CLI's table, cli/commands.cc).
+enum class Lock {
+  none,          // reads only (status), or is a job's own process (job-run)
+  wait,          // changes state: waits until a running tick has finished
+  skip_if_busy,  // tick: another tick holds it => one line, exit 0 (cron must not pile up)
+};
 
-// Loads runbot.toml, takes tick.lock and opens runbot.db. On failure prints one message and
-// returns the exit status to use: 2 for a bad config, 1 otherwise, 0 when `wait` is no and
-// another process holds the lock (it prints "another tick is running").
-std::optional<int> open_state(const Paths& paths, LockWait wait, State& out);
+// Loads runbot.toml, takes tick.lock as `lock` says and opens runbot.db. On failure prints one
+// message and returns the exit status to use: 2 for a bad config, 1 otherwise, 0 when the lock
+// is busy under Lock::skip_if_busy (it prints "another tick is running").
+std::optional<int> open_state(const Paths& paths, Lock lock, State& out);
 
 // Creates the layout's folders (repos/, jobs/, www/, nginx/) if missing.
 Status ensure_layout(const Paths& paths);

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "job/job_file.h"
 #include "jobdb/jobdb.h"
 
 namespace runbot {
@@ -27,7 +28,7 @@ std::vector<int64_t> collect_garbage(const Config& config, const Paths& paths, D
     fs::path dir = paths.job(id);
     if (fs::exists(dir, ec)) {
       // Before the folder goes: job.json says which server the database is on.
-      if (auto st = drop_job_database(config.database, paths, id); !st)
+      if (auto st = drop_job_database(database_config_of(dir, config.database), paths, id); !st)
         warn(fmt::format("job {}: {}", id, st.error().message));
       fs::remove_all(dir, ec);
       if (ec) {

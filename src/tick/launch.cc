@@ -1,5 +1,6 @@
 #include "tick/launch.h"
 
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -7,11 +8,11 @@
 #include <algorithm>
 #include <set>
 
-#include <fmt/format.h>
-
-#include "job/job_file.h"
 #include "exec/process.h"
+#include "job/job_file.h"
+#include "job/lifecycle.h"
 #include "util/failpoint.h"
+#include "util/fd.h"
 
 namespace runbot {
 
@@ -38,18 +39,16 @@ std::vector<int64_t> jobs_to_start(const std::vector<Job>& pending, int building
 namespace {
 
 bool port_bindable(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
   // Like the servers we start: sockets in TIME_WAIT from earlier visitors do not block it.
   int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 // Lowest port of the range that no live job holds and that nothing else has bound.
@@ -112,8 +111,8 @@ LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now) 
   std::vector<Job> pending = db.jobs_in_states({JobState::pending});
   if (pending.empty()) return out;
   std::vector<Job> live = db.jobs_in_states({JobState::building, JobState::running});
-  int building = static_cast<int>(
-      std::count_if(live.begin(), live.end(), [](const Job& j) { return j.state == JobState::building; }));
+  int building = static_cast<int>(std::count_if(
+      live.begin(), live.end(), [](const Job& j) { return j.state == JobState::building; }));
   std::set<int> used_ports;
   for (const Job& j : live)
     if (j.port) used_ports.insert(j.port);
@@ -122,20 +121,18 @@ LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now) 
     if (g.is_base) bases.push_back(g.name);
 
   for (int64_t id : jobs_to_start(pending, building, config.runbot.workers, bases)) {
-    auto found = std::find_if(pending.begin(), pending.end(), [&](const Job& j) { return j.id == id; });
+    auto found =
+        std::find_if(pending.begin(), pending.end(), [&](const Job& j) { return j.id == id; });
     Job job = *found;
-    job.state = JobState::building;
-    job.started_at = now;
-    job.port = config.build.run.empty() ? 0 : allocate_port(config.runbot, used_ports);
+    start_building(job, now,
+                   config.build.run.empty() ? 0 : allocate_port(config.runbot, used_ports));
     // Recorded before the spawn: a crash after this point leaves a building job without
     // runner.json, which reap puts back to pending.
     db.update_job(job);
     if (auto st = start_runner(config, paths, job); !st) {
-      job.state = JobState::done;
-      job.result = JobResult::ko;
-      job.note = fmt::format("cannot start the runner: {}", st.error().message);
-      job.finished_at = now;
       job.port = 0;
+      finish(job, JobEnd{JobResult::ko,
+                         fmt::format("cannot start the runner: {}", st.error().message), now, ""});
       db.update_job(job);
       out.errors.push_back(fmt::format("job {}: {}", job.id, job.note));
       continue;

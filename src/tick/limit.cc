@@ -1,12 +1,13 @@
 #include "tick/limit.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
-#include <fmt/format.h>
-
-#include "job/job_file.h"
 #include "exec/process.h"
+#include "job/job_file.h"
+#include "job/lifecycle.h"
 
 namespace runbot {
 
@@ -30,8 +31,7 @@ std::vector<InstanceKill> instances_to_kill(const std::vector<Job>& running, int
   }
   std::map<std::string, int64_t> newest_base;
   for (const Job* j : alive)
-    if (base_groups.count(j->group))
-      newest_base[j->group] = std::max(newest_base[j->group], j->id);
+    if (base_groups.count(j->group)) newest_base[j->group] = std::max(newest_base[j->group], j->id);
 
   // Kill order: unprotected first, then newest-of-base, then pinned; oldest start first.
   auto tier = [&](const Job* j) {
@@ -57,8 +57,7 @@ LimitResult limit_instances(const Config& config, const Paths& paths, Db& db) {
     if (g.is_base) bases.insert(g.name);
     if (g.deleted) deleted.insert(g.name);
   }
-  for (const InstanceKill& k :
-       instances_to_kill(running, config.runbot.number, bases, deleted)) {
+  for (const InstanceKill& k : instances_to_kill(running, config.runbot.number, bases, deleted)) {
     auto job = db.job(k.job_id);
     if (!job) continue;
     auto instance = read_process_marker(paths.job(k.job_id) / marker::kInstance);
@@ -66,8 +65,7 @@ LimitResult limit_instances(const Config& config, const Paths& paths, Db& db) {
       out.errors.push_back(fmt::format("job {}: instance survived SIGKILL", k.job_id));
       continue;
     }
-    job->state = JobState::done;
-    job->note = "instance stopped: " + k.reason;
+    finish(*job, JobEnd{std::nullopt, "instance stopped: " + k.reason, 0, ""});
     db.update_job(*job);
     out.killed.push_back(k.job_id);
   }

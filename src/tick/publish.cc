@@ -1,16 +1,16 @@
 #include "tick/publish.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
 
-#include <fmt/format.h>
-
 #include "site/nginx.h"
 #include "site/site.h"
+#include "site/status_json.h"
 #include "site/view.h"
-#include "status.h"
 #include "util/atomic_file.h"
 #include "util/clock.h"
 

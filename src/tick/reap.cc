@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include "job/job_file.h"
 #include "exec/process.h"
-#include "status.h"
+#include "job/details.h"
+#include "job/lifecycle.h"
 
 namespace runbot {
 
@@ -23,88 +23,103 @@ std::optional<ProcessMarker> process_marker(const fs::path& file, int64_t id,
   return *m;
 }
 
-void kill_step(const fs::path& dir, int64_t id, std::vector<std::string>& warnings) {
-  if (auto step = process_marker(dir / marker::kStepProcess, id, warnings))
-    kill_group(step->process, std::chrono::seconds(2));
-}
-
-void finish(Job& job, JobResult result, std::string note, Time at) {
-  job.state = JobState::done;
-  job.result = result;
-  job.note = std::move(note);
-  job.finished_at = at;
-}
-
-// Seconds a launched job may lack runner.json before it counts as never started (the runner
-// also writes it itself within milliseconds of starting).
-constexpr Time kSpawnGrace = 10;
-
-// building -> building | running | done | pending (never started).
-bool reap_building(const Config& config, const Paths& paths, Job& job, Time now,
-                   std::vector<std::string>& warnings) {
-  fs::path dir = paths.job(job.id);
-  auto result = read_result(dir);
-  if (!result) warnings.push_back(fmt::format("job {}: {}", job.id, result.error().message));
-  auto runner_file = read_process_marker(dir / marker::kRunner);
-  if (!runner_file) warnings.push_back(fmt::format("job {}: {}", job.id, runner_file.error().message));
-  std::optional<ProcessMarker> runner = runner_file ? *runner_file : std::nullopt;
-  bool runner_alive = runner && is_alive(runner->process);
-  // The runner enforces the real timeout; this only catches a runner that cannot.
-  bool overdue = now - job.started_at > config.runbot.build_timeout + 120;
-
-  if (result && *result) {
-    const ResultMarker& r = **result;
-    auto instance = process_marker(dir / marker::kInstance, job.id, warnings);
-    bool instance_alive = instance && is_alive(instance->process);
-    if (!instance_alive && runner_alive && !overdue) return false;  // still starting it
-    job.result = r.result;
-    job.note = r.note;
-    job.finished_at = r.finished_at ? r.finished_at : now;
-    job.state = instance_alive ? JobState::running : JobState::done;
-    if (instance_alive) job.instance_started_at = instance->started_at;
-    return true;
-  }
-  if (runner_file && !*runner_file) {
-    if (now - job.started_at < kSpawnGrace) return false;
-    // The tick that launched it died before the runner started: launch it again.
-    job.state = JobState::pending;
-    job.started_at = 0;
-    job.port = 0;
-    job.note = "requeued: its runner never started";
-    return true;
-  }
-  if (!runner_file && !overdue) return false;  // unreadable runner.json: cannot tell yet
-  if (runner_alive && !overdue) return false;
-  if (runner) kill_group(runner->process, std::chrono::seconds(2));
-  kill_step(dir, job.id, warnings);
-  std::string why = runner_alive ? "build timeout: runner unresponsive"
-                    : result ? "runner died"
-                             : "runner died (result.json unreadable)";
-  finish(job, JobResult::ko, why, now);
-  return true;
+// Stops what a failed build may have left: its runner's and its current step's groups.
+void stop_build(const Paths& paths, int64_t id, std::vector<std::string>& warnings) {
+  fs::path dir = paths.job(id);
+  for (const char* name : {marker::kRunner, marker::kStepProcess})
+    if (auto m = process_marker(dir / name, id, warnings))
+      kill_group(m->process, std::chrono::seconds(2));
 }
 
 // running -> done when the instance is gone.
 bool reap_running(const Paths& paths, Job& job, std::vector<std::string>& warnings) {
   auto instance = process_marker(paths.job(job.id) / marker::kInstance, job.id, warnings);
   if (instance && is_alive(instance->process)) return false;
-  job.state = JobState::done;
-  if (job.note.empty()) job.note = "instance exited";
+  finish(job, JobEnd{std::nullopt, job.note.empty() ? "instance exited" : job.note, 0, ""});
   return true;
 }
 
 }  // namespace
 
+BuildOutcome judge_build(const Job& job, const BuildProbe& p, Time now, int build_timeout) {
+  using Kind = BuildOutcome::Kind;
+  using Marker = BuildProbe::Marker;
+  bool overdue = now - job.started_at > build_timeout + kTimeoutSlack;
+  if (p.result_marker) {
+    if (p.instance_alive) return {Kind::running, ""};
+    if (p.runner_alive && !overdue) return {Kind::building, ""};  // still starting it
+    return {Kind::finished, ""};
+  }
+  if (p.runner == Marker::absent) {
+    if (now - job.started_at < kSpawnGrace) return {Kind::building, ""};
+    return {Kind::requeued, "requeued: its runner never started"};
+  }
+  if (p.runner == Marker::unreadable && !overdue) return {Kind::building, ""};  // cannot tell yet
+  if (p.runner_alive && !overdue) return {Kind::building, ""};
+  if (p.runner_alive) return {Kind::failed, "build timeout: runner unresponsive"};
+  if (p.result == Marker::unreadable) return {Kind::failed, "runner died (result.json unreadable)"};
+  return {Kind::failed, "runner died"};
+}
+
+BuildProbe probe_build(const Paths& paths, int64_t id, std::vector<std::string>& warnings) {
+  using Marker = BuildProbe::Marker;
+  fs::path dir = paths.job(id);
+  BuildProbe p;
+  auto result = read_result(dir);
+  if (!result) {
+    warnings.push_back(fmt::format("job {}: {}", id, result.error().message));
+    p.result = Marker::unreadable;
+  } else if (*result) {
+    p.result = Marker::present;
+    p.result_marker = **result;
+  }
+  auto runner = read_process_marker(dir / marker::kRunner);
+  if (!runner) {
+    warnings.push_back(fmt::format("job {}: {}", id, runner.error().message));
+    p.runner = Marker::unreadable;
+  } else if (*runner) {
+    p.runner = Marker::present;
+    p.runner_alive = is_alive((*runner)->process);
+  }
+  if (p.result_marker) {
+    if (auto instance = process_marker(dir / marker::kInstance, id, warnings)) {
+      p.instance_alive = is_alive(instance->process);
+      p.instance_started_at = instance->started_at;
+    }
+  }
+  return p;
+}
+
 ReapResult reap(const Config& config, const Paths& paths, Db& db, Time now) {
+  using Kind = BuildOutcome::Kind;
   ReapResult out;
   for (Job& job : db.jobs_in_states({JobState::building, JobState::running})) {
-    bool was_building = job.state == JobState::building;
-    bool changed = was_building ? reap_building(config, paths, job, now, out.warnings)
-                                : reap_running(paths, job, out.warnings);
-    if (!changed) continue;
-    // The build is over: keep its details in the row so status never re-reads the folder.
-    if (was_building && job.state != JobState::building && job.state != JobState::pending)
-      job.details = read_job_details(paths, job.id).dump();
+    if (job.state == JobState::running) {
+      if (!reap_running(paths, job, out.warnings)) continue;
+    } else {
+      BuildProbe probe = probe_build(paths, job.id, out.warnings);
+      BuildOutcome outcome = judge_build(job, probe, now, config.runbot.build_timeout);
+      // The build is over: its details go into the row so status never re-reads the folder.
+      switch (outcome.kind) {
+        case Kind::building:
+          continue;
+        case Kind::requeued:
+          requeue(job, outcome.note);
+          break;
+        case Kind::running:
+          start_running(job, *probe.result_marker, probe.instance_started_at, now,
+                        read_job_details(paths, job.id).dump());
+          break;
+        case Kind::finished:
+          finish_build(job, *probe.result_marker, now, read_job_details(paths, job.id).dump());
+          break;
+        case Kind::failed:
+          stop_build(paths, job.id, out.warnings);
+          finish(job,
+                 JobEnd{JobResult::ko, outcome.note, now, read_job_details(paths, job.id).dump()});
+          break;
+      }
+    }
     db.update_job(job);
     out.changed.push_back(job.id);
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "job/lifecycle.h"
 #include "util/failpoint.h"
 
 namespace runbot {
@@ -47,10 +48,7 @@ std::vector<int64_t> record_plan(const Plan& plan, Db& db, Time now) {
   for (const SkipDecision& s : plan.skip) {
     auto job = db.job(s.job_id);
     if (!job || job->state != JobState::pending) continue;
-    job->state = JobState::done;
-    job->result = JobResult::skipped;
-    job->note = s.reason;
-    job->finished_at = now;
+    finish(*job, JobEnd{JobResult::skipped, s.reason, now, ""});
     db.update_job(*job);
   }
   for (const Group& g : plan.groups) {
@@ -67,8 +65,8 @@ std::vector<int64_t> record_plan(const Plan& plan, Db& db, Time now) {
     r.deleted = g.deleted;
     r.warnings = g.warnings;
     if (r.first_seen == 0) r.first_seen = now;
-    r.last_activity = std::max({r.last_activity, g.changed_at,
-                                created_groups.count(g.name) ? now : Time{0}});
+    r.last_activity =
+        std::max({r.last_activity, g.changed_at, created_groups.count(g.name) ? now : Time{0}});
     db.upsert_group(r);
   }
   failpoint("record.before-commit");

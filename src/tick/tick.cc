@@ -4,15 +4,15 @@
 
 #include <fmt/format.h>
 
-#include "tick/limit.h"
+#include "state/state.h"
+#include "tick/gc.h"
 #include "tick/launch.h"
+#include "tick/limit.h"
 #include "tick/plan.h"
 #include "tick/publish.h"
 #include "tick/reap.h"
-#include "tick/gc.h"
 #include "tick/record.h"
 #include "tick/scan.h"
-#include "state/state.h"
 #include "util/clock.h"
 #include "util/failpoint.h"
 
@@ -60,8 +60,7 @@ int dry_run(State& st, const Paths& paths) {
     if (g.is_base) bases.push_back(g.name);
   for (int64_t id : jobs_to_start(pending, building, st.config.runbot.workers, bases))
     fmt::print("would start job {}\n", id);
-  if (plan.create.empty() && plan.skip.empty() && plan.notes.empty())
-    fmt::print("nothing to do\n");
+  if (plan.create.empty() && plan.skip.empty() && plan.notes.empty()) fmt::print("nothing to do\n");
   return 0;
 }
 
@@ -73,7 +72,7 @@ int tick(const Paths& paths, const TickOptions& options) {
     return 2;
   }
   State st;
-  if (auto failed = open_state(paths, LockWait::no, st)) return *failed;
+  if (auto failed = open_state(paths, Lock::skip_if_busy, st)) return *failed;
   apply_overrides(st.config, options);
   if (st.config.projects.empty())
     fmt::print(stderr, "openerp-runbot: no [[project]] in runbot.toml: nothing to watch\n");
@@ -106,8 +105,7 @@ int tick(const Paths& paths, const TickOptions& options) {
 
   // Retention only moves when jobs were created or finished.
   std::vector<std::string> warnings;
-  if (!ids.empty() || !reaped.changed.empty())
-    collect_garbage(st.config, paths, *st.db, &warnings);
+  if (!ids.empty() || !reaped.changed.empty()) collect_garbage(st.config, paths, *st.db, &warnings);
   if (auto swept = sweep_orphan_databases_every(st.config, paths, *st.db, t, 600); !swept)
     warnings.push_back(swept.error().message);
   for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
@@ -115,7 +113,8 @@ int tick(const Paths& paths, const TickOptions& options) {
   PublishOutcome published = publish(st.config, paths, *st.db, t);
   for (const auto& n : published.nginx) fmt::print("nginx: {}\n", n);
   for (const auto& e : published.errors) fmt::print(stderr, "error: {}\n", e);
-  return published.errors.empty() && launched.errors.empty() ? 0 : 1;
+  bool failed = !launched.errors.empty() || !limited.errors.empty() || !published.errors.empty();
+  return failed ? 1 : 0;
 }
 
 }  // namespace runbot

@@ -1,4 +1,5 @@
-// One tick: lock -> scan -> plan -> record -> launch -> reap -> publish -> unlock.
+// The tick, the pipeline cron runs every minute: lock -> scan -> plan -> record -> reap ->
+// launch -> limit -> gc -> publish -> unlock. Each stage is a module of this folder.
 #pragma once
 #include <optional>
 #include <string>
@@ -14,8 +15,12 @@ struct TickOptions {
   bool dry_run = false;
 };
 
-// Runs one tick; prints what it did to stdout. Returns the process exit status (0 done,
-// 1 failed, 2 bad config). A tick that finds the lock held prints one line and returns 0.
+// Runs one tick; prints what it did to stdout, warnings and errors to stderr. Returns the
+// process exit status: 0 done, 1 when a stage reported an error (launch, limit, publish),
+// 2 bad config or options. A tick that finds the lock held prints one line and returns 0.
+// With dry_run, it fetches into the mirrors (to see the new heads) and runs the same
+// pipeline on an in-memory copy of runbot.db: it prints the decisions and why, and changes
+// nothing else.
 int tick(const Paths& paths, const TickOptions& options);
 
 }  // namespace runbot

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/fd.h"
+
 namespace runbot {
 
 namespace fs = std::filesystem;
@@ -16,24 +18,25 @@ namespace fs = std::filesystem;
 Status write_file_atomic(const fs::path& file, std::string_view content, Sync sync) {
   fs::path tmp = file;
   tmp += fmt::format(".tmp.{}", getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Error{fmt::format("cannot write {}: {}", tmp.string(), strerror(errno))};
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return Error{fmt::format("cannot write {}: {}", tmp.string(), strerror(errno))};
   const char* p = content.data();
   size_t left = content.size();
   while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+    ssize_t n = ::write(fd.get(), p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
-      ::close(fd);
+      fd.reset();
       ::unlink(tmp.c_str());
       return Error{fmt::format("cannot write {}: {}", file.string(), strerror(e))};
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if ((sync == Sync::now && ::fsync(fd) != 0) || ::close(fd) != 0) {
+  if ((sync == Sync::now && ::fsync(fd.get()) != 0) || !fd.close()) {
     int e = errno;
+    fd.reset();
     ::unlink(tmp.c_str());
     return Error{fmt::format("cannot write {}: {}", file.string(), strerror(e))};
   }
@@ -79,44 +82,43 @@ constexpr size_t kStreamBuffer = 256 * 1024;
 Result<std::unique_ptr<StreamedFile>> StreamedFile::create(const fs::path& file) {
   fs::path tmp = file;
   tmp += fmt::format(".tmp.{}", getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Error{fmt::format("cannot write {}: {}", tmp.string(), strerror(errno))};
-  return std::unique_ptr<StreamedFile>(new StreamedFile(file, tmp, fd));
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return Error{fmt::format("cannot write {}: {}", tmp.string(), strerror(errno))};
+  return std::unique_ptr<StreamedFile>(new StreamedFile(file, tmp, std::move(fd)));
 }
 
-StreamedFile::StreamedFile(fs::path file, fs::path temp, int fd)
-    : file_(std::move(file)), temp_(std::move(temp)), fd_(fd) {
+StreamedFile::StreamedFile(fs::path file, fs::path temp, Fd fd)
+    : file_(std::move(file)), temp_(std::move(temp)), fd_(std::move(fd)) {
   buffer_.reserve(kStreamBuffer);
 }
 
 StreamedFile::~StreamedFile() { discard(); }
 
 Status StreamedFile::write(std::string_view data) {
-  if (fd_ < 0) return Error{fmt::format("{} is already closed", file_.string())};
+  if (!fd_) return Error{fmt::format("{} is already closed", file_.string())};
   if (buffer_.size() + data.size() > kStreamBuffer) {
     if (auto st = flush(); !st) return st;
-    if (data.size() > kStreamBuffer) return write_all(fd_, data, file_);
+    if (data.size() > kStreamBuffer) return write_all(fd_.get(), data, file_);
   }
   buffer_.append(data);
   return {};
 }
 
 Status StreamedFile::flush() {
-  if (fd_ < 0) return Error{fmt::format("{} is already closed", file_.string())};
-  auto st = write_all(fd_, buffer_, file_);
+  if (!fd_) return Error{fmt::format("{} is already closed", file_.string())};
+  auto st = write_all(fd_.get(), buffer_, file_);
   buffer_.clear();
   return st;
 }
 
 Status StreamedFile::commit(Sync sync) {
   if (auto st = flush(); !st) return st;
-  if ((sync == Sync::now && ::fsync(fd_) != 0) || ::close(fd_) != 0) {
+  if ((sync == Sync::now && ::fsync(fd_.get()) != 0) || !fd_.close()) {
     int e = errno;
-    fd_ = -1;
+    fd_.reset();
     discard();
     return Error{fmt::format("cannot write {}: {}", file_.string(), strerror(e))};
   }
-  fd_ = -1;
   if (::rename(temp_.c_str(), file_.c_str()) != 0) {
     int e = errno;
     discard();
@@ -128,18 +130,16 @@ Status StreamedFile::commit(Sync sync) {
 }
 
 void StreamedFile::discard() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
   if (!temp_.empty()) ::unlink(temp_.c_str());
   temp_.clear();
 }
 
 Status sync_filesystem(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Error{fmt::format("cannot open {}: {}", dir.string(), strerror(errno))};
-  int rc = ::syncfs(fd);
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return Error{fmt::format("cannot open {}: {}", dir.string(), strerror(errno))};
+  int rc = ::syncfs(fd.get());
   int e = errno;
-  ::close(fd);
   if (rc != 0) return Error{fmt::format("cannot sync {}: {}", dir.string(), strerror(e))};
   return {};
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/fd.h"
 #include "util/result.h"
 
 namespace runbot {
@@ -44,9 +45,9 @@ class StreamedFile {
   const std::filesystem::path& temp_path() const { return temp_; }
 
  private:
-  StreamedFile(std::filesystem::path file, std::filesystem::path temp, int fd);
+  StreamedFile(std::filesystem::path file, std::filesystem::path temp, Fd fd);
   std::filesystem::path file_, temp_;
-  int fd_;
+  Fd fd_;
   std::string buffer_;
 };
 

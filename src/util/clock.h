@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "model.h"
+#include "util/time.h"
 
 namespace runbot {
 

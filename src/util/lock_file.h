@@ -3,6 +3,7 @@
 #pragma once
 #include <filesystem>
 
+#include "util/fd.h"
 #include "util/result.h"
 
 namespace runbot {
@@ -16,11 +17,11 @@ class LockFile {
   LockFile(const LockFile&) = delete;
   LockFile& operator=(const LockFile&) = delete;
   ~LockFile();
-  bool held() const { return fd_ >= 0; }
+  bool held() const { return static_cast<bool>(fd_); }
   void release();
 
  private:
-  int fd_ = -1;
+  Fd fd_;
 };
 
 }  // namespace runbot

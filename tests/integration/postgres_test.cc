@@ -9,12 +9,12 @@
 #include <chrono>
 #include <thread>
 
+#include "exec/process.h"
+#include "job/job_file.h"
 #include "jobdb/jobdb.h"
 #include "state/db.h"
-#include "job/job_file.h"
-#include "exec/process.h"
-#include "tick/gc.h"
 #include "support/support.h"
+#include "tick/gc.h"
 #include "util/clock.h"
 
 namespace runbot {
@@ -199,7 +199,7 @@ TEST_F(PostgresTest, KillOfAnUnbuiltJobDropsItsDatabase) {
   // job.json names the server even when runbot.toml has moved on (here: to sqlite).
   job_folder(30, pg_->config());
   ASSERT_TRUE(database(pg_->config())->create(30));
-  ASSERT_TRUE(drop_job_database(DatabaseConfig{}, paths_, 30));
+  ASSERT_TRUE(drop_job_database(database_config_of(paths_.job(30), DatabaseConfig{}), paths_, 30));
   EXPECT_FALSE(pg_->has_database("runbot_30"));
   // A pending job has no folder and no database: nothing to do, no error.
   EXPECT_TRUE(drop_job_database(pg_->config(), paths_, 31));

@@ -1,18 +1,17 @@
 #include "support/support.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <chrono>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -98,9 +97,9 @@ Cmd runbot(const fs::path& dir, const std::vector<std::string>& args,
 }
 
 static const std::map<std::string, std::string> kGitEnv = {
-    {"GIT_AUTHOR_NAME", "Test"},         {"GIT_AUTHOR_EMAIL", "test@example.org"},
-    {"GIT_COMMITTER_NAME", "Test"},      {"GIT_COMMITTER_EMAIL", "test@example.org"},
-    {"GIT_CONFIG_NOSYSTEM", "1"},        {"GIT_CONFIG_GLOBAL", "/dev/null"},
+    {"GIT_AUTHOR_NAME", "Test"},    {"GIT_AUTHOR_EMAIL", "test@example.org"},
+    {"GIT_COMMITTER_NAME", "Test"}, {"GIT_COMMITTER_EMAIL", "test@example.org"},
+    {"GIT_CONFIG_NOSYSTEM", "1"},   {"GIT_CONFIG_GLOBAL", "/dev/null"},
 };
 
 GitRepo::GitRepo(fs::path dir, const std::string& initial_branch) : dir_(std::move(dir)) {
@@ -121,8 +120,8 @@ std::string GitRepo::git(const std::vector<std::string>& args) const {
 
 std::string GitRepo::commit(const std::string& branch, const std::string& file,
                             const std::string& content, const std::string& message) {
-  Cmd exists = run({"git", "rev-parse", "--verify", "--quiet", "refs/heads/" + branch}, dir_,
-                   kGitEnv);
+  Cmd exists =
+      run({"git", "rev-parse", "--verify", "--quiet", "refs/heads/" + branch}, dir_, kGitEnv);
   if (exists.status == 0)
     git({"checkout", "-q", branch});
   else
@@ -165,7 +164,12 @@ std::string read_text(const fs::path& file) {
 nlohmann::json status_json(const fs::path& dir) {
   Cmd c = runbot(dir, {"status", "--json"});
   EXPECT_EQ(c.status, 0) << c.err;
-  return nlohmann::json::parse(c.out, nullptr, false);
+  nlohmann::json doc = nlohmann::json::parse(c.out, nullptr, false);
+  if (doc.is_discarded())
+    ADD_FAILURE() << "status --json printed no JSON document:\n"
+                  << c.out.substr(0, 2000) << "\nstderr:\n"
+                  << c.err;
+  return doc;
 }
 
 bool settle(const fs::path& dir, double seconds) {
@@ -174,9 +178,12 @@ bool settle(const fs::path& dir, double seconds) {
     runbot(dir, {"tick"});
     bool busy = false;
     nlohmann::json st = status_json(dir);  // kept alive while ranging over its jobs
-    if (st.is_object() && st.contains("jobs"))
-      for (const auto& j : st["jobs"])
-        if (j["state"] == "pending" || j["state"] == "building") busy = true;
+    if (!st.is_object() || !st.contains("jobs") || !st["jobs"].is_array()) {
+      ADD_FAILURE() << "settle: status --json is not a document with a \"jobs\" array";
+      return false;
+    }
+    for (const auto& j : st["jobs"])
+      if (j["state"] == "pending" || j["state"] == "building") busy = true;
     if (!busy) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "state/db.h"
-#include "status.h"
+#include "site/status_json.h"
 #include "support/support.h"
 #include "util/clock.h"
 

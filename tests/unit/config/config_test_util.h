@@ -1,4 +1,4 @@
-// Shared by config_test.cc and config_errors_test.cc: the SPEC.md sample and parse_ok.
+// Shared by the config tests: the SPEC.md sample, parse_ok and errors_of.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -49,6 +49,16 @@ inline Config parse_ok(std::string_view text) {
   auto r = parse_config(text);
   EXPECT_TRUE(r.ok()) << r.error().message;
   return r.ok() ? *r : Config{};
+}
+
+// The full error message for a text that must be refused.
+inline std::string errors_of(std::string_view text) {
+  auto r = parse_config(text);
+  if (r.ok()) {
+    ADD_FAILURE() << "accepted:\n" << text;
+    return "";
+  }
+  return r.error().message;
 }
 
 }  // namespace runbot::config_test

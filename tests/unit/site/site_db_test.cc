@@ -9,7 +9,7 @@
 
 #include "state/db.h"
 #include "site/site.h"
-#include "status.h"
+#include "site/status_json.h"
 #include "support/support.h"
 
 namespace runbot {

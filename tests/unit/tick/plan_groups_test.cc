@@ -5,7 +5,7 @@
 #include <random>
 
 #include "tick/plan.h"
-#include "unit/plan_builder.h"
+#include "unit/tick/plan_builder.h"
 
 namespace runbot {
 namespace {

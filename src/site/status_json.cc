@@ -1,4 +1,4 @@
-#include "status.h"
+#include "site/status_json.h"
 
 #include <fmt/format.h>
 
@@ -6,15 +6,13 @@
 #include <map>
 #include <string_view>
 
-#include "job/job_file.h"
+#include "job/details.h"
 #include "site/names.h"
 #include "util/clock.h"
-#include "util/json_fields.h"
 
 namespace runbot {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -40,29 +38,11 @@ void append_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-// `s` as status.json shows it once parsed: invalid UTF-8 replaced by U+FFFD, so that a page
-// says what status.json says (and is valid UTF-8).
-std::string as_in_json(const std::string& s) {
-  if (std::all_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x80; })) return s;
-  return json::parse(compact(json(s))).get<std::string>();
-}
-
 void append_time(std::string& out, const std::string& iso) {
   if (iso.empty())
     out += "null";
   else
     append_string(out, iso);
-}
-
-std::vector<JobFacts::Step> step_facts(const json& steps) {
-  using namespace json_fields;
-  std::vector<JobFacts::Step> out;
-  if (!steps.is_array()) return out;
-  for (const json& s : steps)
-    out.push_back({text(s, "name"), integer(s, "exit"), number(s, "seconds"),
-                   integer(s, "errors").value_or(0), integer(s, "warnings").value_or(0),
-                   flag(s, "timed_out"), text(s, "log")});
-  return out;
 }
 
 // A row's status.json line (keys in the order a JSON object dump sorts them, so it equals
@@ -81,20 +61,13 @@ StatusSource::Published publish_row(const Config& config, const Paths& paths,
   if (!details.is_object()) details = json::object();
   auto steps = details.find("steps");
   auto coverage = details.find("coverage");
-  bool live = job.state == JobState::running && job.port;
 
+  std::vector<const Revision*> ordered;
+  for (const auto& [project, r] : by_project) ordered.push_back(r);
   StatusSource::Published out;
-  JobFacts& f = out.facts;
-  f.id = job.id;
-  f.state = to_string(job.state);
-  f.result = job.result ? std::string(to_string(*job.result)) : std::string();
-  f.created_at = iso8601(job.created_at);
-  f.started_at = iso8601(job.started_at);
-  f.finished_at = iso8601(job.finished_at);
-  if (live) {
-    f.port = job.port;
-    f.url = instance_url(config.runbot, job.id);
-  }
+  out.facts = row_facts(config, job, ordered, details, with_facts);
+  const JobFacts& f = out.facts;
+  bool live = f.port.has_value();
 
   std::string& l = out.line;
   l.reserve(512 + job.reason.size() + row.revisions.size() + job.details.size());
@@ -143,25 +116,11 @@ StatusSource::Published publish_row(const Config& config, const Paths& paths,
   else
     l += "null";
   l += '}';
-
-  if (!with_facts) return out;
-  f.group = as_in_json(job.group);
-  f.manual = job.manual;
-  f.pinned = job.pinned;
-  f.reason = as_in_json(job.reason);
-  f.note = as_in_json(job.note);
-  if (job.created_at) f.created = job.created_at;
-  if (job.started_at) f.started = job.started_at;
-  if (job.finished_at) f.finished = job.finished_at;
-  for (const auto& [project, r] : by_project)
-    f.revisions.push_back({as_in_json(r->project), as_in_json(r->branch), as_in_json(r->rev),
-                           as_in_json(r->remote), r->fallback});
-  if (steps != details.end()) f.steps = step_facts(*steps);
-  if (coverage != details.end() && coverage->is_number()) f.coverage = coverage->get<double>();
   return out;
 }
 
-// Base groups first (in config order), then the others by last activity, newest first.
+}  // namespace
+
 std::vector<GroupRecord> ordered_groups(const Config& config, std::vector<GroupRecord> groups) {
   std::map<std::string, size_t> base_rank;
   for (const auto& p : config.projects)
@@ -176,59 +135,6 @@ std::vector<GroupRecord> ordered_groups(const Config& config, std::vector<GroupR
   return groups;
 }
 
-}  // namespace
-
-json read_job_details(const Paths& paths, int64_t id) {
-  fs::path dir = paths.job(id);
-  json steps = json::array();
-  if (auto recorded = read_steps(dir)) {
-    for (const StepRecord& s : *recorded)
-      steps.push_back({{"name", s.name},
-                       {"exit", s.exit},
-                       {"seconds", s.seconds},
-                       {"errors", s.errors},
-                       {"warnings", s.warnings},
-                       {"timed_out", s.timed_out},
-                       {"log", fmt::format("jobs/{}/{}", id, s.log)}});
-  }
-  json coverage = nullptr;
-  json artifacts = json::array();
-  if (auto result = read_result(dir); result && *result) {
-    if ((*result)->coverage) coverage = *(*result)->coverage;
-    for (const auto& a : (*result)->artifacts)
-      artifacts.push_back(fmt::format("jobs/{}/{}", id, a));
-  }
-  return {{"steps", steps}, {"coverage", coverage}, {"artifacts", artifacts}};
-}
-
-JobFacts job_facts(const json& job) {
-  using namespace json_fields;
-  JobFacts f;
-  f.id = integer(job, "id").value_or(0);
-  f.group = text(job, "group");
-  f.state = text(job, "state");
-  f.result = text(job, "result");
-  f.manual = flag(job, "manual");
-  f.pinned = flag(job, "pinned");
-  f.reason = text(job, "reason");
-  f.note = text(job, "note");
-  f.created_at = text(job, "created_at");
-  f.started_at = text(job, "started_at");
-  f.finished_at = text(job, "finished_at");
-  f.created = parse_iso8601(f.created_at);
-  f.started = parse_iso8601(f.started_at);
-  f.finished = parse_iso8601(f.finished_at);
-  if (const json& revs = field(job, "revisions"); revs.is_object())
-    for (const auto& [project, r] : revs.items())
-      f.revisions.push_back(
-          {project, text(r, "branch"), text(r, "rev"), text(r, "remote"), flag(r, "fallback")});
-  f.steps = step_facts(field(job, "steps"));
-  f.coverage = number(job, "coverage");
-  f.port = integer(job, "port");
-  f.url = text(job, "url");
-  return f;
-}
-
 StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
   StatusSource source;
   source.next_job_id = db.next_job_id();
@@ -241,7 +147,7 @@ StatusSource status_source(const Config& config, const Paths& paths, Db& db) {
                              {"deleted", g.deleted},
                              {"warnings", g.warnings},
                              {"last_activity", time_json(g.last_activity)},
-                             {"badge", fmt::format("badge/{}.svg", badge_stem(g.name))},
+                             {"badge", badge_path(g.name)},
                              {"jobs", it == ids.end() ? json::array() : json(it->second)}});
   }
   for (const RemoteStatus& r : db.remote_statuses())
@@ -338,40 +244,6 @@ json status_document(const Config& config, const Paths& paths, Db& db) {
           {"groups", std::move(source.groups)},
           {"jobs", std::move(jobs)},
           {"remotes", std::move(source.remotes)}};
-}
-
-std::string status_text(const Config& config, const Paths& paths, Db& db) {
-  std::vector<Job> jobs = db.jobs();
-  std::map<std::string, std::vector<const Job*>> by_group;
-  std::map<JobState, int> counts;
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
-    by_group[it->group].push_back(&*it);
-    counts[it->state]++;
-  }
-  std::string out = fmt::format(
-      "{}: {} projects, {} jobs ({} pending, {} building, {} running), next job id {}\n",
-      paths.root.string(), config.projects.size(), jobs.size(), counts[JobState::pending],
-      counts[JobState::building], counts[JobState::running], db.next_job_id());
-  for (const RemoteStatus& r : db.remote_statuses())
-    if (!r.ok)
-      out += fmt::format("warning: {}: fetch of {} failed: {}\n", r.project, r.remote, r.message);
-  Time t = now();
-  for (const GroupRecord& g : ordered_groups(config, db.groups())) {
-    out += fmt::format("\n{}{}{}\n", g.name, g.is_base ? " [base]" : "",
-                       g.deleted ? " [deleted]" : "");
-    for (const auto& w : g.warnings) out += fmt::format("  warning: {}\n", w);
-    int shown = 0;
-    for (const Job* j : by_group[g.name]) {
-      if (++shown > 5) break;
-      std::string result = j->result ? std::string(to_string(*j->result)) : "-";
-      std::string extra =
-          j->state == JobState::running && j->port ? "  " + instance_url(config.runbot, j->id) : "";
-      out += fmt::format("  #{:<6} {:<8} {:<7} {:>6}s ago  {}{}{}{}\n", j->id, to_string(j->state),
-                         result, t - j->created_at, j->reason, j->note.empty() ? "" : " / ",
-                         j->note, extra);
-    }
-  }
-  return out;
 }
 
 }  // namespace runbot

@@ -11,7 +11,7 @@
 #include <map>
 
 #include "support/support.h"
-#include "unit/db_test_util.h"
+#include "unit/state/db_test_util.h"
 
 namespace runbot {
 namespace {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "tick/plan.h"
-#include "unit/plan_builder.h"
+#include "unit/tick/plan_builder.h"
 
 namespace runbot {
 namespace {

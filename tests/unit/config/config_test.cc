@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "support/support.h"
-#include "unit/config_test_util.h"
+#include "unit/config/config_test_util.h"
 
 namespace runbot {
 namespace {

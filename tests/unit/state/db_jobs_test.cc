@@ -8,7 +8,7 @@
 
 #include "state/db.h"
 #include "support/support.h"
-#include "unit/db_test_util.h"
+#include "unit/state/db_test_util.h"
 
 namespace runbot {
 namespace {

@@ -1,4 +1,5 @@
-// What the runbot knows, as SPEC's status.json document and as `status` text.
+// status.json (SPEC "Site"): the document as a source read row by row from the DB, each job's
+// line, and the writer that streams them.
 #pragma once
 #include <functional>
 #include <optional>
@@ -8,49 +9,12 @@
 #include <vector>
 
 #include "config/config.h"
+#include "site/job_facts.h"
 #include "state/db.h"
 #include "util/paths.h"
 #include "util/result.h"
 
 namespace runbot {
-
-// A job's build details as status.json shows them ({steps, coverage, artifacts}), read from
-// its markers. The reaper stores them in the job's row when the build is over.
-nlohmann::json read_job_details(const Paths& paths, int64_t id);
-
-// One job as status.json and the site show it, typed: what its line in status.json, its page
-// and its index cell are made from, without a JSON tree per job.
-struct JobFacts {
-  struct Revision {
-    std::string project, branch, rev, remote;
-    bool fallback = false;
-  };
-  struct Step {
-    std::string name;
-    std::optional<int64_t> exit;
-    std::optional<double> seconds;
-    int64_t errors = 0;
-    int64_t warnings = 0;
-    bool timed_out = false;
-    std::string log;  // "jobs/<id>/logs/<name>.log"
-  };
-  int64_t id = 0;
-  std::string group, state, result;  // result: "" while not known
-  bool manual = false;
-  bool pinned = false;
-  std::string reason, note;
-  std::string created_at, started_at, finished_at;  // ISO 8601, "" when not (yet) known
-  std::optional<Time> created, started, finished;   // the same, parsed
-  std::vector<Revision> revisions;                  // one per project, by project name
-  std::vector<Step> steps;
-  std::optional<double> coverage;
-  std::optional<int64_t> port;  // set while its instance is live
-  std::string url;              // likewise
-};
-
-// The facts of a status.json job object (a document built in memory, or an older file):
-// missing or mistyped fields read as absent.
-JobFacts job_facts(const nlohmann::json& job);
 
 // The status.json document (SPEC "Site") in parts, so that it can be published without
 // holding the whole history in memory: the small parts as JSON, the jobs as a stream.
@@ -113,7 +77,8 @@ Status write_status_json(StatusSource& source, Time now, const StatusJsonWriter:
 // The whole document in memory, without "updated_at" (tests and benchmarks).
 nlohmann::json status_document(const Config& config, const Paths& paths, Db& db);
 
-// Human summary: groups, jobs, instances, remote warnings.
-std::string status_text(const Config& config, const Paths& paths, Db& db);
+// Base groups first (in config order), then the others by last activity, newest first: the
+// order of status.json, the index and `status`.
+std::vector<GroupRecord> ordered_groups(const Config& config, std::vector<GroupRecord> groups);
 
 }  // namespace runbot

@@ -8,25 +8,17 @@
 #include <string>
 
 #include "config/config.h"
-#include "unit/config_test_util.h"
+#include "unit/config/config_test_util.h"
 
 namespace runbot {
 namespace {
 
 using config_test::kSpecSample;
+using config_test::errors_of;
 using config_test::parse_ok;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// The full error message for a text that must be refused.
-std::string errors_of(std::string_view text) {
-  auto r = parse_config(text);
-  if (r.ok()) {
-    ADD_FAILURE() << "accepted:\n" << text;
-    return "";
-  }
-  return r.error().message;
-}
 
 TEST(ConfigErrors, SyntaxError) {
   std::string e = errors_of("[runbot]\nnumber = \n");
