@@ -1,0 +1,70 @@
+#include "support/slurm.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace runbot::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path script() { return fs::path(RUNBOT_TEST_SCRIPTS) / "slurm-cluster"; }
+
+std::unique_ptr<SlurmCluster>& instance() {
+  static std::unique_ptr<SlurmCluster> cluster;
+  return cluster;
+}
+
+}  // namespace
+
+SlurmCluster* SlurmCluster::shared(std::string* why) {
+  static std::string failure;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    std::unique_ptr<SlurmCluster> c(new SlurmCluster());
+    if (c->start(&failure)) {
+      instance() = std::move(c);
+      std::atexit([] { instance().reset(); });
+    }
+  }
+  if (!instance()) *why = failure;
+  return instance().get();
+}
+
+bool SlurmCluster::start(std::string* why) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = (base && *base ? fs::path(base) : fs::path("/tmp")) / "runbot-slurm-XXXXXX";
+  if (!mkdtemp(tmpl.data())) {
+    *why = "mkdtemp failed";
+    return false;
+  }
+  dir_ = tmpl;
+  Cmd c = run({script().string(), "start", dir_.string()});
+  if (c.status != 0) {
+    *why = script().string() + " start exited " + std::to_string(c.status) + ": " + c.err;
+    run({script().string(), "stop", dir_.string()});
+    return false;
+  }
+  running_ = true;
+  return true;
+}
+
+void SlurmCluster::stop() {
+  if (!running_) return;
+  running_ = false;
+  run({script().string(), "stop", dir_.string()});
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+SlurmCluster::~SlurmCluster() { stop(); }
+
+Cmd SlurmCluster::client(const std::vector<std::string>& argv) const {
+  return run(argv, {}, env());
+}
+
+}  // namespace runbot::test
