@@ -28,7 +28,7 @@ bool stop_job_processes(const Paths& paths, int64_t id) {
   fs::path dir = paths.job(id);
   for (const char* name : {marker::kRunner, marker::kStepProcess, marker::kInstance}) {
     auto m = read_process_marker(dir / name);
-    if (m && *m) all_gone = kill_group((*m)->process) && all_gone;
+    if (m && *m) all_gone = stop_marked(**m) && all_gone;
   }
   return all_gone;
 }

@@ -14,6 +14,7 @@
 
 #include "config/checker.h"
 #include "config/conninfo.h"
+#include "config/sections.h"
 #include "model.h"
 
 namespace runbot {
@@ -169,8 +170,9 @@ void read_build(Checker& c, const toml::table& t, BuildConfig& b) {
   const std::string w = "[build]";
   c.known_keys(t,
                {"steps", "run", "run_on", "error_pattern", "warning_pattern", "coverage_pattern",
-                "artifacts"},
+                "artifacts", "env"},
                w);
+  read_build_env(c, t, b.env);
   if (const auto* steps = c.get<toml::array>(t, "steps", w, "an array of tables"))
     read_steps(c, *steps, b);
   c.read(t, "run", w, b.run);
@@ -291,9 +293,12 @@ void read_database(Checker& c, const toml::table& t, DatabaseConfig& d) {
 
 void read_root(Checker& c, const toml::table& root, Config& config) {
   for (auto&& [key, node] : root) {
-    if (key == "runbot" || key == "project" || key == "build" || key == "database") continue;
+    if (key == "runbot" || key == "project" || key == "build" || key == "database" ||
+        key == "sandbox")
+      continue;
     c.error(key.source().begin,
-            fmt::format("unknown {} (expected [runbot], [[project]], [build] or [database])",
+            fmt::format("unknown {} (expected [runbot], [[project]], [build], [database] or "
+                        "[sandbox])",
                         node.is_table() ? fmt::format("table [{}]", key.str())
                                         : fmt::format("key '{}' at the top level", key.str())));
   }
@@ -307,6 +312,7 @@ void read_root(Checker& c, const toml::table& root, Config& config) {
   if (const auto* t = section("runbot")) read_runbot(c, *t, config.runbot);
   if (const auto* t = section("build")) read_build(c, *t, config.build);
   if (const auto* t = section("database")) read_database(c, *t, config.database);
+  if (const auto* t = section("sandbox")) read_sandbox(c, *t, config.sandbox);
   if (const toml::node* n = root.get("project")) {
     std::map<std::string, const toml::node*> seen;
     if (const auto* a = n->as_array()) {

@@ -2,10 +2,12 @@
 // reported as "runbot.toml:LINE:COL: message".
 #pragma once
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "config/sandbox.h"
 #include "util/result.h"
 
 namespace runbot {
@@ -32,6 +34,7 @@ struct BuildConfig {
   std::string warning_pattern = "WARNING";
   std::string coverage_pattern;  // optional; first capture group is the coverage
   std::vector<std::string> artifacts;
+  std::map<std::string, std::string> env;  // [build] env: given to every step and instance
 };
 
 struct RunbotConfig {
@@ -71,6 +74,7 @@ struct Config {
   std::vector<ProjectConfig> projects;  // build order
   BuildConfig build;
   DatabaseConfig database;
+  SandboxConfig sandbox;
 
   const ProjectConfig* project(const std::string& name) const;
 };

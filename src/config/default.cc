@@ -63,6 +63,8 @@ error_pattern = "ERROR|Traceback"   # ECMAScript regex, per log line: match => k
 warning_pattern = "WARNING"         # match => warn (unless ko)
 coverage_pattern = ""       # optional, e.g. "TOTAL.* ([0-9.]+)%": the first capture is the job's coverage
 artifacts = []              # optional: folders under the job's src/ published as links, e.g. ["coverage-html"]
+# env = { PIP_INDEX_URL = "http://127.0.0.1:3141/" }  # more variables for every step and instance
+                            # (they see nothing else of the tick's environment but PATH, LANG, TZ)
 
 [database]
 # Each job gets its own database runbot_<id>, made before its first step, kept by its live
@@ -79,6 +81,18 @@ kind = "sqlite"             # "sqlite": RUNBOT_DB = <dir>/jobs/<id>/db/runbot_<i
 # dump = "seed.dump"        # then restore this SQL file (psql -f) or pg_dump archive (pg_restore); relative to --dir
 # admin_db = "postgres"     # where CREATE/DROP DATABASE run
 # timeout = 600             # seconds to create one database
+
+[sandbox]
+# Branches come from many teams and forks: every step and live instance runs confined (bubblewrap):
+# read-only host, writable only the job's src/ (and db/), private /tmp and $HOME, the rest of the
+# state dir invisible, no capabilities, its own PID namespace (nothing it starts outlives it).
+kind = "bwrap"              # "bwrap" | "none" (trusted code only: builds then run unconfined)
+network = "host"            # steps: "host" | "none" (their own loopback only); instances share the host's
+user = "nobody"             # when the runbot runs as root: the unprivileged user builds run as
+memory = "4G"               # per step and per instance; "" = no limit (cgroup v2, else v1, else rlimits)
+pids = 1024                 # processes per step / per instance; 0 = no limit
+cpus = 0                    # CPU cores per step / per instance; 0 = no limit
+max_log = "1G"              # a step's log is cut there and the step is ko ("log over 1G"); "" = no cut
 )toml";
 }
 

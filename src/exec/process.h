@@ -1,6 +1,7 @@
 // Child processes without a shell: run-and-capture (for VCS commands), detached spawns (for
 // job runners and instances), process identity (pid + start time) and group killing.
 #pragma once
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -24,6 +25,29 @@ struct RunOptions {
   // run_to_file only: called with the child's pid (its process-group leader) right after it
   // started, before waiting on it (the job runner records it in step.json). May be null.
   std::function<void(pid_t)> on_start = nullptr;
+
+  // Confinement, applied in the child between fork and exec (see exec/confined.h):
+  bool clear_env = false;                         // start from an empty environment, not ours
+  std::vector<std::string> join_cgroups;          // cgroup.procs files the child joins
+  std::vector<std::pair<int, rlimit>> rlimits;    // setrlimit(first, second)
+  int pass_fd = -1;                               // becomes the child's fd 3 (bwrap --info-fd)
+  // Root only: a private mount namespace with a tmpfs at `stage_root` and these directories
+  // bind-mounted into it (source, target), so that an unprivileged bwrap can reach them
+  // whatever the modes of their parents.
+  std::filesystem::path stage_root;
+  std::vector<std::pair<std::string, std::string>> stage_binds;
+  uid_t uid = static_cast<uid_t>(-1);             // setgroups/setgid/setuid to these, if set
+  gid_t gid = static_cast<gid_t>(-1);
+  bool no_new_privs = false;
+
+  // Options that only set the working directory and/or the timeout.
+  static RunOptions in(std::filesystem::path dir, int timeout = 0) {
+    RunOptions o;
+    o.cwd = std::move(dir);
+    o.timeout_seconds = timeout;
+    return o;
+  }
+  static RunOptions with_timeout(int seconds) { return in({}, seconds); }
 };
 
 struct RunOutput {
@@ -67,6 +91,14 @@ Result<ProcessId> spawn_detached(const std::vector<std::string>& argv,
 // up to `grace`, then SIGKILLs the group, and verifies nothing of the group is left.
 // Returns true when the group is gone.
 bool kill_group(const ProcessId& p, std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+// The guard in front of every group signal: never pid <= 1, never our own process or group,
+// and only a live process that still is `p` and leads its group (or `p` gone with its group
+// left behind, whose id the kernel cannot have reused).
+bool may_signal_group(const ProcessId& p);
+
+// True when `p` is alive and is the init of a PID namespace other than ours (a sandbox's).
+bool is_namespace_init(const ProcessId& p);
 
 // True when some process still belongs to process group `pgid`.
 bool group_alive(pid_t pgid);

@@ -2,12 +2,14 @@
 // verified kills of whole groups.
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "exec/proc_stat.h"
@@ -117,8 +119,34 @@ fs::path self_exe() {
   return fs::read_symlink("/proc/self/exe", ec);
 }
 
+bool may_signal_group(const ProcessId& p) {
+  if (p.pid <= 1 || p.pid == getpid() || p.pid == getpgrp()) return false;
+  ProcStat st;
+  if (is_alive(p)) return read_proc_stat(p.pid, &st) && st.pgrp == p.pid;
+  // Gone: its group may live on (the pid cannot be reused while it does), unless the pid is
+  // someone else's now.
+  return !process_start_time(p.pid);
+}
+
+bool is_namespace_init(const ProcessId& p) {
+  if (p.pid <= 1 || !is_alive(p)) return false;
+  std::error_code ec;
+  auto theirs = fs::read_symlink(fmt::format("/proc/{}/ns/pid", p.pid), ec);
+  if (ec) return false;
+  auto ours = fs::read_symlink("/proc/self/ns/pid", ec);
+  if (ec || theirs == ours) return false;
+  // Its own view of itself is pid 1 (NSpid's last field).
+  std::ifstream status(fmt::format("/proc/{}/status", p.pid));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("NSpid:", 0) == 0) return line.size() > 2 && line.substr(line.size() - 2) == "\t1";
+  }
+  return false;
+}
+
 bool kill_group(const ProcessId& p, milliseconds grace) {
   if (p.pid <= 0) return true;
+  if (!may_signal_group(p)) return !is_alive(p);
   auto gone = [&] {
     if (is_alive(p)) return false;
     // The pid now names another process: a group with that id is a new one, not p's (the

@@ -1,6 +1,11 @@
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,7 +31,9 @@ namespace {
 constexpr milliseconds kCaptureGrace{2000};
 
 // What a forked child reports through its CLOEXEC pipe before exec (or instead of it).
-enum class Stage : int { pid, dev_null, log, chdir, setsid, fork, exec };
+enum class Stage : int {
+  pid, dev_null, log, chdir, setsid, fork, exec, cgroup, rlimit, stage, user, no_new_privs, pass_fd
+};
 struct Report {
   Stage stage;
   int value;  // errno, or the pid for Stage::pid
@@ -40,11 +47,13 @@ struct ChildPlan {
   std::vector<char*> envp;
   std::string cwd;
   std::string log;  // empty = keep the pipes set up by the caller
+  const RunOptions& opts;
 
-  ChildPlan(const std::vector<std::string>& args, const RunOptions& opts) : cwd(opts.cwd.string()) {
+  ChildPlan(const std::vector<std::string>& args, const RunOptions& o)
+      : cwd(o.cwd.string()), opts(o) {
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (char** e = environ; e && *e; ++e) {
+    for (char** e = environ; !opts.clear_env && e && *e; ++e) {
       std::string_view kv(*e);
       auto eq = kv.find('=');
       if (eq != std::string_view::npos && opts.env.count(std::string(kv.substr(0, eq)))) continue;
@@ -68,7 +77,49 @@ void write_report(int fd, Stage stage, int value, uint64_t start_time = 0) {
   }
 }
 
-// Child side after fork: redirections, cwd, signals, exec. Never returns.
+// Child side: cgroups, rlimits, the staged mounts, the user, no_new_privs. Only syscalls on
+// data prepared before fork. Returns the failed stage, or nullopt.
+bool confine(const RunOptions& o, int report_fd) {
+  auto fail = [&](Stage stage) {
+    write_report(report_fd, stage, errno);
+    return false;
+  };
+  for (const auto& procs : o.join_cgroups) {
+    int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fail(Stage::cgroup);
+    bool ok = write(fd, "0", 1) == 1;
+    close(fd);
+    if (!ok) return fail(Stage::cgroup);
+  }
+  for (const auto& [resource, limit] : o.rlimits)
+    if (setrlimit(resource, &limit) != 0) return fail(Stage::rlimit);
+  if (!o.stage_root.empty()) {
+    const char* root = o.stage_root.c_str();
+    if (unshare(CLONE_NEWNS) != 0) return fail(Stage::stage);
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail(Stage::stage);
+    if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+      return fail(Stage::stage);
+    for (const auto& [from, to] : o.stage_binds) {
+      // Targets are given parents first; each is a directory of the fresh tmpfs.
+      if (mkdir(to.c_str(), 0755) != 0 && errno != EEXIST) return fail(Stage::stage);
+      if (!from.empty() && mount(from.c_str(), to.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+        return fail(Stage::stage);
+    }
+    if (mount(nullptr, root, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+              nullptr) != 0)
+      return fail(Stage::stage);
+  }
+  if (o.gid != static_cast<gid_t>(-1)) {
+    if (setgroups(0, nullptr) != 0 || setgid(o.gid) != 0) return fail(Stage::user);
+  }
+  if (o.uid != static_cast<uid_t>(-1) && setuid(o.uid) != 0) return fail(Stage::user);
+  if (o.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return fail(Stage::no_new_privs);
+  if (o.pass_fd >= 0 && !move_fd(o.pass_fd, 3)) return fail(Stage::pass_fd);
+  return true;
+}
+
+// Child side after fork: redirections, cwd, signals, confinement, exec. Never returns.
 [[noreturn]] void exec_child(const ChildPlan& plan, int report_fd) {
   sigset_t none;
   sigemptyset(&none);
@@ -90,6 +141,7 @@ void write_report(int fd, Stage stage, int value, uint64_t start_time = 0) {
     write_report(report_fd, Stage::chdir, errno);
     _exit(127);
   }
+  if (!confine(plan.opts, report_fd)) _exit(127);
   environ = const_cast<char**>(plan.envp.data());  // so execvp searches the new PATH
   execvp(plan.argv[0], plan.argv.data());
   write_report(report_fd, Stage::exec, errno);
@@ -109,6 +161,18 @@ std::string stage_error(const std::string& program, const ChildPlan& plan, const
       return "cannot start " + program + ": setsid: " + why;
     case Stage::fork:
       return "cannot start " + program + ": fork: " + why;
+    case Stage::cgroup:
+      return "cannot start " + program + ": cannot join its cgroup: " + why;
+    case Stage::rlimit:
+      return "cannot start " + program + ": setrlimit: " + why;
+    case Stage::stage:
+      return "cannot start " + program + ": cannot mount its folders: " + why;
+    case Stage::user:
+      return "cannot start " + program + ": cannot switch to the sandbox user: " + why;
+    case Stage::no_new_privs:
+      return "cannot start " + program + ": no_new_privs: " + why;
+    case Stage::pass_fd:
+      return "cannot start " + program + ": cannot pass its info fd: " + why;
     default:
       return "cannot start " + program + ": " + why;
   }

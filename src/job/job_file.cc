@@ -2,144 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <limits>
-#include <nlohmann/json.hpp>
-#include <system_error>
-
+#include "job/json_doc.h"
 #include "util/atomic_file.h"
 
 namespace runbot {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
-
-namespace {
-
-// Reads typed fields out of a parsed document, remembering the first problem so a caller
-// can read everything and check once. `file` names the document in messages.
-class FieldReader {
- public:
-  explicit FieldReader(std::string file) : file_(std::move(file)) {}
-
-  bool ok() const { return error_.empty(); }
-  Error error() const { return Error{error_}; }
-  void fail(const std::string& where, const std::string& what) {
-    if (ok()) error_ = fmt::format("{}: {}: {}", file_, where, what);
-  }
-
-  const json* field(const json& obj, const std::string& where, const char* key) {
-    if (!ok()) return nullptr;
-    auto it = obj.find(key);
-    if (it == obj.end()) {
-      fail(name(where, key), "missing");
-      return nullptr;
-    }
-    return &*it;
-  }
-  static std::string name(const std::string& where, const char* key) {
-    return where.empty() ? key : where + "." + key;
-  }
-  // The field when it exists and `is` holds for it; else records why and returns null.
-  const json* typed(const json& obj, const std::string& where, const char* key,
-                    bool (json::*is)() const noexcept, const char* expected) {
-    const json* v = field(obj, where, key);
-    if (v && !(v->*is)()) {
-      fail(name(where, key), expected);
-      return nullptr;
-    }
-    return v;
-  }
-
-  std::string str(const json& obj, const std::string& where, const char* key) {
-    const json* v = typed(obj, where, key, &json::is_string, "must be a string");
-    return v ? v->get<std::string>() : std::string{};
-  }
-  int64_t integer(const json& obj, const std::string& where, const char* key, int64_t min,
-                  int64_t max) {
-    const json* v = typed(obj, where, key, &json::is_number_integer, "must be an integer");
-    if (!v) return 0;
-    // Non-negative numbers parse as unsigned: compare without converting a huge one.
-    bool in_range = v->is_number_unsigned() ? v->get<uint64_t>() <= static_cast<uint64_t>(max) &&
-                                                  static_cast<int64_t>(v->get<uint64_t>()) >= min
-                                            : v->get<int64_t>() >= min && v->get<int64_t>() <= max;
-    if (!in_range) {
-      fail(name(where, key), "is out of range");
-      return 0;
-    }
-    return v->get<int64_t>();
-  }
-  int int32(const json& obj, const std::string& where, const char* key, int min = 0) {
-    return static_cast<int>(integer(obj, where, key, min, std::numeric_limits<int>::max()));
-  }
-  bool boolean(const json& obj, const std::string& where, const char* key) {
-    const json* v = typed(obj, where, key, &json::is_boolean, "must be true or false");
-    return v ? v->get<bool>() : false;
-  }
-  double number(const json& obj, const std::string& where, const char* key) {
-    const json* v = typed(obj, where, key, &json::is_number, "must be a number");
-    return v ? v->get<double>() : 0;
-  }
-  const json* array(const json& obj, const std::string& where, const char* key) {
-    return typed(obj, where, key, &json::is_array, "must be an array");
-  }
-  const json* object(const json& obj, const std::string& where, const char* key) {
-    return typed(obj, where, key, &json::is_object, "must be an object");
-  }
-  std::vector<std::string> strings(const json& obj, const std::string& where, const char* key) {
-    std::vector<std::string> out;
-    const json* arr = array(obj, where, key);
-    if (!arr) return out;
-    for (size_t i = 0; i < arr->size(); ++i) {
-      if (!(*arr)[i].is_string()) {
-        fail(fmt::format("{}[{}]", name(where, key), i), "must be a string");
-        return out;
-      }
-      out.push_back((*arr)[i].get<std::string>());
-    }
-    return out;
-  }
-
- private:
-  std::string file_;
-  std::string error_;
-};
-
-// Parses `file` as a JSON object with "version": 1. Exceptions stay inside this file.
-Result<json> load(const fs::path& file) {
-  auto text = read_file(file);
-  if (!text) return text.error();
-  json doc;
-  try {
-    doc = json::parse(*text);
-  } catch (const json::exception& e) {
-    return Error{
-        fmt::format("{}: not valid JSON (truncated or corrupt): {}", file.string(), e.what())};
-  }
-  if (!doc.is_object()) return Error{fmt::format("{}: not a JSON object", file.string())};
-  auto v = doc.find("version");
-  if (v == doc.end()) return Error{fmt::format("{}: version missing", file.string())};
-  if (!v->is_number_integer() || v->get<int64_t>() != kJobFileVersion) {
-    return Error{
-        fmt::format("{} has version {}, expected {}", file.string(), v->dump(), kJobFileVersion)};
-  }
-  return doc;
-}
-
-// Branch names are arbitrary bytes: invalid UTF-8 is replaced rather than refused, so a write
-// never fails on data.
-Status save(const fs::path& file, const json& doc) {
-  return write_file_atomic(file, doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
-}
-
-// Only a file that is not there is "missing"; any other failure is reported by the read.
-bool missing(const fs::path& file) {
-  std::error_code ec;
-  return !fs::exists(file, ec) && !ec;
-}
-
-constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
-
-}  // namespace
+using namespace jobfile;
 
 Status write_job_spec(const fs::path& job_dir, const JobSpec& spec) {
   json sources = json::array();
@@ -161,7 +30,12 @@ Status write_job_spec(const fs::path& job_dir, const JobSpec& spec) {
                 {"error_pattern", spec.build.error_pattern},
                 {"warning_pattern", spec.build.warning_pattern},
                 {"coverage_pattern", spec.build.coverage_pattern},
-                {"artifacts", spec.build.artifacts}};
+                {"artifacts", spec.build.artifacts},
+                {"env", spec.build.env}};
+  const SandboxConfig& sb = spec.sandbox;
+  json sandbox = {{"kind", sb.kind},     {"network", sb.network}, {"user", sb.user},
+                  {"memory", sb.memory}, {"pids", sb.pids},       {"cpus", sb.cpus},
+                  {"max_log", sb.max_log}};
   const DatabaseConfig& d = spec.database;
   json database = {{"kind", d.kind},
                    {"host", d.host},
@@ -177,8 +51,9 @@ Status write_job_spec(const fs::path& job_dir, const JobSpec& spec) {
       {"version", kJobFileVersion}, {"id", spec.id},   {"group", spec.group},
       {"sources", sources},         {"build", build},  {"build_timeout", spec.build_timeout},
       {"port", spec.port},          {"url", spec.url}, {"db_name", spec.db_name},
-      {"database", database}};
-  return save(job_dir / marker::kJob, doc);
+      {"database", database},       {"sandbox", sandbox}};
+  // It may hold the database password: readable by the runbot only.
+  return save(job_dir / marker::kJob, doc, 0600);
 }
 
 Result<JobSpec> read_job_spec(const fs::path& job_dir) {
@@ -231,6 +106,40 @@ Result<JobSpec> read_job_spec(const fs::path& job_dir) {
     spec.build.warning_pattern = r.str(*b, "build", "warning_pattern");
     spec.build.coverage_pattern = r.str(*b, "build", "coverage_pattern");
     spec.build.artifacts = r.strings(*b, "build", "artifacts");
+    if (auto env = b->find("env"); env != b->end()) {
+      if (!env->is_object()) {
+        r.fail("build.env", "must be an object");
+      } else {
+        for (auto& [k, v] : env->items()) {
+          if (!v.is_string()) {
+            r.fail("build.env." + k, "must be a string");
+            break;
+          }
+          spec.build.env[k] = v.get<std::string>();
+        }
+      }
+    }
+  }
+  if (d.contains("sandbox")) {
+    if (const json* sb = r.object(d, "", "sandbox")) {
+      SandboxConfig& out = spec.sandbox;
+      out.kind = r.str(*sb, "sandbox", "kind");
+      out.network = r.str(*sb, "sandbox", "network");
+      out.user = r.str(*sb, "sandbox", "user");
+      out.memory = r.str(*sb, "sandbox", "memory");
+      out.pids = r.int32(*sb, "sandbox", "pids");
+      auto cpus = sb->find("cpus");
+      out.cpus = cpus != sb->end() && cpus->is_number() ? cpus->get<double>() : 0;
+      out.max_log = r.str(*sb, "sandbox", "max_log");
+      auto size = [&](const std::string& text, uint64_t& bytes, const char* key) {
+        auto parsed = text.empty() ? std::optional<uint64_t>(0) : parse_size(text);
+        if (!parsed) r.fail(std::string("sandbox.") + key, "is not a size");
+        bytes = parsed.value_or(0);
+      };
+      size(out.memory, out.memory_bytes, "memory");
+      size(out.max_log, out.max_log_bytes, "max_log");
+      if (out.kind != "bwrap" && out.kind != "none") r.fail("sandbox.kind", "must be bwrap or none");
+    }
   }
   spec.build_timeout = r.int32(d, "", "build_timeout");
   spec.port = static_cast<int>(r.integer(d, "", "port", 0, 65535));
@@ -259,125 +168,6 @@ Result<JobSpec> read_job_spec(const fs::path& job_dir) {
 DatabaseConfig database_config_of(const fs::path& job_dir, const DatabaseConfig& fallback) {
   auto spec = read_job_spec(job_dir);
   return spec ? spec->database : fallback;
-}
-
-Status write_process_marker(const fs::path& file, const ProcessMarker& m) {
-  json doc = {{"version", kJobFileVersion},
-              {"pid", m.process.pid},
-              {"start_time", m.process.start_time},
-              {"started_at", m.started_at},
-              {"port", m.port}};
-  return save(file, doc);
-}
-
-Result<std::optional<ProcessMarker>> read_process_marker(const fs::path& file) {
-  if (missing(file)) return std::optional<ProcessMarker>{};
-  auto doc = load(file);
-  if (!doc) return doc.error();
-  FieldReader r(file.string());
-  ProcessMarker m;
-  // pid 0 or negative would address a whole process group (or everything) in kill().
-  m.process.pid =
-      static_cast<pid_t>(r.integer(*doc, "", "pid", 1, std::numeric_limits<pid_t>::max()));
-  m.process.start_time = static_cast<uint64_t>(r.integer(*doc, "", "start_time", 0, kMaxInt64));
-  m.started_at = r.integer(*doc, "", "started_at", 0, kMaxInt64);
-  m.port = static_cast<int>(r.integer(*doc, "", "port", 0, 65535));
-  if (!r.ok()) return r.error();
-  return std::optional<ProcessMarker>{m};
-}
-
-Status write_steps(const fs::path& job_dir, const std::vector<StepRecord>& steps) {
-  json arr = json::array();
-  for (const auto& s : steps) {
-    arr.push_back({{"name", s.name},
-                   {"exit", s.exit},
-                   {"timed_out", s.timed_out},
-                   {"seconds", s.seconds},
-                   {"errors", s.errors},
-                   {"warnings", s.warnings},
-                   {"started_at", s.started_at},
-                   {"finished_at", s.finished_at},
-                   {"log", s.log}});
-  }
-  return save(job_dir / marker::kSteps, json{{"version", kJobFileVersion}, {"steps", arr}});
-}
-
-Result<std::vector<StepRecord>> read_steps(const fs::path& job_dir) {
-  fs::path file = job_dir / marker::kSteps;
-  std::vector<StepRecord> out;
-  if (missing(file)) return out;
-  auto doc = load(file);
-  if (!doc) return doc.error();
-  FieldReader r(file.string());
-  const json* arr = r.array(*doc, "", "steps");
-  for (size_t i = 0; arr && i < arr->size() && r.ok(); ++i) {
-    const json& s = (*arr)[i];
-    std::string where = fmt::format("steps[{}]", i);
-    if (!s.is_object()) {
-      r.fail(where, "must be an object");
-      break;
-    }
-    StepRecord rec;
-    rec.name = r.str(s, where, "name");
-    rec.exit = static_cast<int>(r.integer(s, where, "exit", std::numeric_limits<int>::min(),
-                                          std::numeric_limits<int>::max()));
-    rec.timed_out = r.boolean(s, where, "timed_out");
-    rec.seconds = r.number(s, where, "seconds");
-    rec.errors = r.int32(s, where, "errors");
-    rec.warnings = r.int32(s, where, "warnings");
-    rec.started_at = r.integer(s, where, "started_at", 0, kMaxInt64);
-    rec.finished_at = r.integer(s, where, "finished_at", 0, kMaxInt64);
-    rec.log = r.str(s, where, "log");
-    out.push_back(std::move(rec));
-  }
-  if (!r.ok()) return r.error();
-  return out;
-}
-
-Status write_result(const fs::path& job_dir, const ResultMarker& m) {
-  json doc = {{"version", kJobFileVersion},
-              {"result", std::string(to_string(m.result))},
-              {"note", m.note},
-              {"errors", m.errors},
-              {"warnings", m.warnings},
-              {"coverage", m.coverage ? json(*m.coverage) : json(nullptr)},
-              {"artifacts", m.artifacts},
-              {"started_at", m.started_at},
-              {"finished_at", m.finished_at}};
-  return save(job_dir / marker::kResult, doc);
-}
-
-Result<std::optional<ResultMarker>> read_result(const fs::path& job_dir) {
-  fs::path file = job_dir / marker::kResult;
-  if (missing(file)) return std::optional<ResultMarker>{};
-  auto doc = load(file);
-  if (!doc) return doc.error();
-  const json& d = *doc;
-  FieldReader r(file.string());
-  ResultMarker m;
-  std::string result = r.str(d, "", "result");
-  if (r.ok()) {
-    if (auto parsed = parse_job_result(result)) {
-      m.result = *parsed;
-    } else {
-      r.fail("result", fmt::format("unknown result '{}'", result));
-    }
-  }
-  m.note = r.str(d, "", "note");
-  m.errors = r.int32(d, "", "errors");
-  m.warnings = r.int32(d, "", "warnings");
-  if (const json* cov = r.field(d, "", "coverage"); cov && !cov->is_null()) {
-    if (cov->is_number()) {
-      m.coverage = cov->get<double>();
-    } else {
-      r.fail("coverage", "must be a number or null");
-    }
-  }
-  m.artifacts = r.strings(d, "", "artifacts");
-  m.started_at = r.integer(d, "", "started_at", 0, kMaxInt64);
-  m.finished_at = r.integer(d, "", "finished_at", 0, kMaxInt64);
-  if (!r.ok()) return r.error();
-  return std::optional<ResultMarker>{std::move(m)};
 }
 
 }  // namespace runbot

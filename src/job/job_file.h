@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "exec/confined.h"
 #include "exec/process.h"
 #include "model.h"
 #include "util/result.h"
@@ -15,6 +16,7 @@
 namespace runbot {
 
 constexpr int kJobFileVersion = 1;
+
 
 // What the runner needs to export one project.
 struct JobSource {
@@ -38,13 +40,30 @@ struct JobSpec {
   std::string url;
   std::string db_name;      // informational: the runner names databases runbot_<id> itself
   DatabaseConfig database;  // job.json "database"; optional there (absent = sqlite)
+  SandboxConfig sandbox;    // job.json "sandbox"; optional there (absent = the default bwrap)
 };
 
-// jobs/<id>/runner.json and instance.json: a process we started.
+// Markers are read as untrusted files: regular, not a symlink, at most this size.
+constexpr size_t kMaxMarkerBytes = 1 << 20;
+// True when a read error says the marker is not such a file: the job is then ko
+// ("bad marker <name>"), whoever put it there.
+bool is_bad_marker(const Error& e);
+// "bad marker instance.json" for such an error.
+std::string bad_marker_note(const Error& e);
+
+// jobs/<id>/runner.json, step.json and instance.json: a process we started.
 struct ProcessMarker {
+  ProcessMarker() = default;
+  ProcessMarker(ProcessId p, Time started, int port_) : process(p), started_at(started), port(port_) {}
+
   ProcessId process;
   Time started_at = 0;
   int port = 0;  // instance.json only
+  // Confined processes (step.json, instance.json): the init of their PID namespace (pid 0 when
+  // unconfined), and the cgroups holding them with the mechanism ("cgroup v1", ...).
+  ProcessId sandbox;
+  std::vector<std::string> cgroups;
+  std::string limits;
 };
 
 // One finished (or running) step in jobs/<id>/steps.json.
@@ -79,6 +98,16 @@ Result<JobSpec> read_job_spec(const std::filesystem::path& job_dir);
 // runbot.toml), else `fallback` (no job.json: the job never started).
 DatabaseConfig database_config_of(const std::filesystem::path& job_dir,
                                   const DatabaseConfig& fallback);
+
+// The marker of a confined process tree, and back.
+ProcessMarker marker_of(const Confined& c, Time started_at, int port);
+Confined confined_of(const ProcessMarker& m);
+// Stops what a marker names, verified (see stop_confined); true when nothing of it is left.
+inline bool stop_marked(const ProcessMarker& m,
+                        std::chrono::milliseconds grace = std::chrono::seconds(5)) {
+  return stop_confined(confined_of(m), grace);
+}
+inline bool marked_alive(const ProcessMarker& m) { return confined_alive(confined_of(m)); }
 
 Status write_process_marker(const std::filesystem::path& file, const ProcessMarker& m);
 // nullopt when the file does not exist; Error when it exists but is unreadable/corrupt.

@@ -15,6 +15,7 @@
 #include "job/classify.h"
 #include "job/export.h"
 #include "job/job_file.h"
+#include "exec/confined.h"
 #include "exec/process.h"
 #include "util/clock.h"
 #include "vcs/vcs.h"
@@ -88,7 +89,7 @@ class JobRun {
     auto database = make_job_database(spec_.database, paths_);
     if (!database) return database.error();
     database_ = std::move(*database);
-    if (!start_instance()) return Error{"cannot start the instance (see runner.log)"};
+    if (auto st = start_instance(); !st) return st.error();
     auto m = read_process_marker(dir_ / marker::kInstance);
     if (!m || !*m) return Error{"the instance started but instance.json is unreadable"};
     return **m;
@@ -113,6 +114,7 @@ class JobRun {
                                                st.error().message));
     }
     if (stop_requested()) return finish(JobResult::killed, "killed");
+    if (auto st = hand_over_folders(); !st) return finish(JobResult::ko, st.error().message);
     for (const auto& step : spec_.build.steps) {
       std::string failure = run_step(step);
       if (stop_requested()) return finish(JobResult::killed, "killed");
@@ -183,6 +185,35 @@ class JobRun {
     return {};
   }
 
+  // Run as root, the build user gets the folders it may write (and nothing else).
+  Status hand_over_folders() {
+    if (!spec_.sandbox.confined()) return {};
+    auto user = build_user(spec_.sandbox);
+    if (!user) return Error{"sandbox: " + user.error().message};
+    for (const char* folder : {"src", "db"}) {
+      std::error_code ec;
+      if (!fs::is_directory(dir_ / folder, ec)) continue;
+      if (auto st = hand_over(dir_ / folder, *user); !st) return Error{"sandbox: " + st.error().message};
+    }
+    return {};
+  }
+
+  SandboxRequest request(const std::string& name, bool instance) const {
+    SandboxRequest r;
+    r.config = spec_.sandbox;
+    r.instance = instance;
+    r.state_root = paths_.root;
+    r.job_dir = dir_;
+    r.writable = {"src"};
+    std::error_code ec;
+    if (fs::is_directory(dir_ / "db", ec)) r.writable.push_back("db");
+    r.cwd = src_;
+    r.env = environment();
+    r.extra_env = spec_.build.env;
+    r.name = fmt::format("job-{}-{}", spec_.id, name);
+    return r;
+  }
+
   std::map<std::string, std::string> environment() const {
     std::map<std::string, std::string> env{
         {"RUNBOT_JOB_ID", std::to_string(spec_.id)},
@@ -214,20 +245,16 @@ class JobRun {
       int remaining = std::max(1, static_cast<int>(std::ceil(left)));
       timeout = timeout > 0 ? std::min(timeout, remaining) : remaining;
     }
-    RunOptions opts;
-    opts.cwd = src_;
-    opts.env = environment();
-    opts.timeout_seconds = timeout;
-    opts.on_start = [this](pid_t pid) {
-      ProcessMarker m{{pid, process_start_time(pid).value_or(0)}, now(), 0};
-      if (auto st = write_process_marker(dir_ / marker::kStepProcess, m); !st)
-        log("{}", st.error().message);
-    };
     log("step {} (timeout {} s)", step.name, timeout);
     rec.started_at = now();
     double t0 = monotonic_seconds();
-    auto out = run_to_file({"/bin/sh", "-c", step.run}, dir_ / rec.log, opts,
-                           std::chrono::seconds(5), stop_requested);
+    auto on_start = [this](const Confined& c) {
+      if (auto st = write_process_marker(dir_ / marker::kStepProcess, marker_of(c, now(), 0)); !st)
+        log("{}", st.error().message);
+      if (c.sandbox.pid > 0) log("sandbox pid {}, limits {}", c.sandbox.pid, c.limits);
+    };
+    auto out = run_confined(request(step.name, false), step.run, dir_ / rec.log, timeout,
+                            stop_requested, on_start);
     rec.seconds = monotonic_seconds() - t0;
     rec.finished_at = now();
     std::error_code ec;
@@ -236,15 +263,18 @@ class JobRun {
     std::string failure;
     if (!out) {
       failure = fmt::format("{} could not start: {}", step.name, out.error().message);
+    } else if (!out->failure.empty()) {
+      failure = out->failure;
+      rec.exit = out->out.exit_code;
     } else {
-      rec.exit = out->exit_code;
-      rec.timed_out = out->timed_out;
-      if (out->timed_out) {
+      rec.exit = out->out.exit_code;
+      rec.timed_out = out->out.timed_out;
+      if (out->out.timed_out) {
         failure = fmt::format("timeout in {} after {} s", step.name, timeout);
-      } else if (out->signal != 0) {
-        failure = fmt::format("{} killed by signal {}", step.name, out->signal);
-      } else if (out->exit_code != 0) {
-        failure = fmt::format("{} exited {}", step.name, out->exit_code);
+      } else if (out->out.signal != 0) {
+        failure = fmt::format("{} killed by signal {}", step.name, out->out.signal);
+      } else if (out->out.exit_code != 0) {
+        failure = fmt::format("{} exited {}", step.name, out->out.exit_code);
       }
     }
     LogClassifier classifier(spec_.build.error_pattern, spec_.build.warning_pattern,
@@ -283,23 +313,22 @@ class JobRun {
 
   // The instance marker is written before result.json, so a tick that sees the result also
   // sees the instance.
-  bool start_instance() {
-    RunOptions opts;
-    opts.cwd = src_;
-    opts.env = environment();
-    auto started =
-        spawn_detached({"/bin/sh", "-c", spec_.build.run}, dir_ / "logs/instance.log", opts);
+  Status start_instance() {
+    auto started = spawn_confined(request("instance", true), spec_.build.run,
+                                  dir_ / "logs/instance.log");
     if (!started) {
       log("cannot start the instance: {}", started.error().message);
-      return false;
+      return started.error();
     }
-    ProcessMarker m{*started, now(), spec_.port};
-    if (auto st = write_process_marker(dir_ / marker::kInstance, m); !st) {
+    if (auto st = write_process_marker(dir_ / marker::kInstance,
+                                       marker_of(*started, now(), spec_.port));
+        !st) {
       log("{}", st.error().message);
-      return false;
+      stop_confined(*started);
+      return st;
     }
-    log("instance started, pid {}, port {}", started->pid, spec_.port);
-    return true;
+    log("instance started, pid {}, port {}", started->process.pid, spec_.port);
+    return {};
   }
 
   int finish(JobResult result, std::string note) {
@@ -308,7 +337,14 @@ class JobRun {
     result_.finished_at = now();
     result_.artifacts = existing_artifacts();
     log("result {}{}{}", to_string(result), result_.note.empty() ? "" : ": ", result_.note);
-    if (wants_instance(result)) start_instance();
+    if (wants_instance(result)) {
+      auto st = start_instance();
+      // Never run unconfined: a sandbox that cannot be made fails the job.
+      if (!st && st.error().message.rfind("sandbox: ", 0) == 0) {
+        result_.result = JobResult::ko;
+        result_.note = st.error().message;
+      }
+    }
     if (auto st = write_result(dir_, result_); !st) {
       log("{}", st.error().message);
       return 1;
@@ -333,7 +369,9 @@ int run_job(const Paths& paths, int64_t id) {
   std::error_code ec;
   fs::path dir = fs::absolute(paths.job(id), ec);
   if (ec) dir = paths.job(id);
-  ProcessMarker self{self_process_id(), now(), 0};
+  ProcessMarker self;
+  self.process = self_process_id();
+  self.started_at = now();
   if (auto st = write_process_marker(dir / marker::kRunner, self); !st)
     fmt::print(stderr, "{}\n", st.error().message);
   auto spec = read_job_spec(dir);

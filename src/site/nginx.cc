@@ -62,7 +62,7 @@ std::string trimmed(std::string s) {
 
 // Runs nginx with `extra` arguments; a failure carries nginx's own message.
 Status run_nginx(const Paths& paths, const std::vector<std::string>& extra, const char* what) {
-  auto r = run_capture(nginx_command(paths, extra), RunOptions{{}, {}, kNginxTimeout, {}});
+  auto r = run_capture(nginx_command(paths, extra), RunOptions::with_timeout(kNginxTimeout));
   if (!r) return Error{fmt::format("cannot {} nginx: {}", what, r.error().message)};
   if (r->exit_code != 0)
     return Error{fmt::format("cannot {} nginx ({}): {}", what,
@@ -105,7 +105,7 @@ Status apply_include(const Config& config, const std::string& conf_file, const P
   const std::string& cmd = config.runbot.reload_command;
   log.push_back(fmt::format("wrote {}", conf_file));
   if (cmd.empty()) return {};
-  auto r = run_capture({"/bin/sh", "-c", cmd}, RunOptions{{}, {}, kNginxTimeout, {}});
+  auto r = run_capture({"/bin/sh", "-c", cmd}, RunOptions::with_timeout(kNginxTimeout));
   if (!r || r->exit_code != 0) {
     previous.restore();
     std::string why =

@@ -78,6 +78,7 @@ JobSpec job_spec(const Config& config, const Paths& paths, const Job& job) {
   if (job.port) spec.url = instance_url(config.runbot, job.id);
   spec.db_name = fmt::format("runbot_{}", job.id);
   spec.database = config.database;
+  spec.sandbox = config.sandbox;
   return spec;
 }
 
@@ -91,10 +92,13 @@ Status start_runner(const Config& config, const Paths& paths, const Job& job) {
   failpoint("launch.after-job-json");
   auto runner = spawn_detached(
       {self_exe().string(), "--dir", paths.root.string(), "job-run", std::to_string(job.id)},
-      dir / marker::kRunnerLog, RunOptions{dir, {}, 0});
+      dir / marker::kRunnerLog, RunOptions::in(dir));
   if (!runner) return runner.error();
   failpoint("launch.after-spawn");
-  return write_process_marker(dir / marker::kRunner, ProcessMarker{*runner, job.started_at, 0});
+  ProcessMarker m;
+  m.process = *runner;
+  m.started_at = job.started_at;
+  return write_process_marker(dir / marker::kRunner, m);
 }
 
 }  // namespace

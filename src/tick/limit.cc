@@ -61,7 +61,7 @@ LimitResult limit_instances(const Config& config, const Paths& paths, Db& db) {
     auto job = db.job(k.job_id);
     if (!job) continue;
     auto instance = read_process_marker(paths.job(k.job_id) / marker::kInstance);
-    if (instance && *instance && !kill_group((*instance)->process)) {
+    if (instance && *instance && !stop_marked(**instance)) {
       out.errors.push_back(fmt::format("job {}: instance survived SIGKILL", k.job_id));
       continue;
     }

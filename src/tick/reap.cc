@@ -12,12 +12,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A marker that exists but cannot be read counts as absent, with a warning.
+// A marker that exists but cannot be read counts as absent, with a warning; a bad one (not a
+// small regular file) is also noted in `bad`.
 std::optional<ProcessMarker> process_marker(const fs::path& file, int64_t id,
-                                            std::vector<std::string>& warnings) {
+                                            std::vector<std::string>& warnings,
+                                            std::string* bad = nullptr) {
   auto m = read_process_marker(file);
   if (!m) {
     warnings.push_back(fmt::format("job {}: {}", id, m.error().message));
+    if (bad && bad->empty() && is_bad_marker(m.error())) *bad = bad_marker_note(m.error());
     return std::nullopt;
   }
   return *m;
@@ -28,13 +31,20 @@ void stop_build(const Paths& paths, int64_t id, std::vector<std::string>& warnin
   fs::path dir = paths.job(id);
   for (const char* name : {marker::kRunner, marker::kStepProcess})
     if (auto m = process_marker(dir / name, id, warnings))
-      kill_group(m->process, std::chrono::seconds(2));
+      stop_marked(*m, std::chrono::seconds(2));
 }
 
 // running -> done when the instance is gone.
 bool reap_running(const Paths& paths, Job& job, std::vector<std::string>& warnings) {
-  auto instance = process_marker(paths.job(job.id) / marker::kInstance, job.id, warnings);
-  if (instance && is_alive(instance->process)) return false;
+  std::string bad;
+  auto instance =
+      process_marker(paths.job(job.id) / marker::kInstance, job.id, warnings, &bad);
+  if (instance && marked_alive(*instance)) return false;
+  if (instance) stop_marked(*instance, std::chrono::seconds(1));  // its namespace and cgroups
+  if (!bad.empty()) {
+    finish(job, JobEnd{JobResult::ko, bad, 0, ""});
+    return true;
+  }
   finish(job, JobEnd{std::nullopt, job.note.empty() ? "instance exited" : job.note, 0, ""});
   return true;
 }
@@ -45,6 +55,7 @@ BuildOutcome judge_build(const Job& job, const BuildProbe& p, Time now, int buil
   using Kind = BuildOutcome::Kind;
   using Marker = BuildProbe::Marker;
   bool overdue = now - job.started_at > build_timeout + kTimeoutSlack;
+  if (!p.bad_marker.empty()) return {Kind::failed, p.bad_marker};
   if (p.result_marker) {
     if (p.instance_alive) return {Kind::running, ""};
     if (p.runner_alive && !overdue) return {Kind::building, ""};  // still starting it
@@ -65,9 +76,13 @@ BuildProbe probe_build(const Paths& paths, int64_t id, std::vector<std::string>&
   using Marker = BuildProbe::Marker;
   fs::path dir = paths.job(id);
   BuildProbe p;
+  auto note_bad = [&](const Error& e) {
+    if (p.bad_marker.empty() && is_bad_marker(e)) p.bad_marker = bad_marker_note(e);
+  };
   auto result = read_result(dir);
   if (!result) {
     warnings.push_back(fmt::format("job {}: {}", id, result.error().message));
+    note_bad(result.error());
     p.result = Marker::unreadable;
   } else if (*result) {
     p.result = Marker::present;
@@ -76,14 +91,16 @@ BuildProbe probe_build(const Paths& paths, int64_t id, std::vector<std::string>&
   auto runner = read_process_marker(dir / marker::kRunner);
   if (!runner) {
     warnings.push_back(fmt::format("job {}: {}", id, runner.error().message));
+    note_bad(runner.error());
     p.runner = Marker::unreadable;
   } else if (*runner) {
     p.runner = Marker::present;
     p.runner_alive = is_alive((*runner)->process);
   }
+  if (auto step = read_process_marker(dir / marker::kStepProcess); !step) note_bad(step.error());
   if (p.result_marker) {
-    if (auto instance = process_marker(dir / marker::kInstance, id, warnings)) {
-      p.instance_alive = is_alive(instance->process);
+    if (auto instance = process_marker(dir / marker::kInstance, id, warnings, &p.bad_marker)) {
+      p.instance_alive = marked_alive(*instance);
       p.instance_started_at = instance->started_at;
     }
   }

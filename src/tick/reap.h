@@ -22,6 +22,7 @@ struct BuildProbe {
   std::optional<ResultMarker> result_marker;
   bool instance_alive = false;
   Time instance_started_at = 0;
+  std::string bad_marker;  // "bad marker step.json": a marker is not a small regular file
 };
 
 // What becomes of a building job.

@@ -1,6 +1,7 @@
 #include "util/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -15,10 +16,12 @@ namespace runbot {
 
 namespace fs = std::filesystem;
 
-Status write_file_atomic(const fs::path& file, std::string_view content, Sync sync) {
+Status write_file_atomic(const fs::path& file, std::string_view content, Sync sync, int mode) {
   fs::path tmp = file;
   tmp += fmt::format(".tmp.{}", getpid());
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  ::unlink(tmp.c_str());  // a leftover would keep its mode
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+               static_cast<mode_t>(mode)));
   if (!fd) return Error{fmt::format("cannot write {}: {}", tmp.string(), strerror(errno))};
   const char* p = content.data();
   size_t left = content.size();
@@ -149,6 +152,35 @@ std::optional<std::string> boot_id() {
   std::string id;
   if (!std::getline(in, id) || id.empty()) return std::nullopt;
   return id;
+}
+
+Result<std::string> read_untrusted_file(const fs::path& file, size_t max_bytes, bool* not_found) {
+  if (not_found) *not_found = false;
+  Fd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    int e = errno;
+    if (e == ENOENT && not_found) *not_found = true;
+    if (e == ELOOP) return Error{fmt::format("{} is a symbolic link", file.string())};
+    return Error{fmt::format("cannot read {}: {}", file.string(), strerror(e))};
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return Error{fmt::format("cannot read {}: {}", file.string(), strerror(errno))};
+  if (!S_ISREG(st.st_mode)) return Error{fmt::format("{} is not a regular file", file.string())};
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    return Error{fmt::format("{} is over {} bytes", file.string(), max_bytes)};
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error{fmt::format("cannot read {}: {}", file.string(), strerror(errno))};
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes)
+      return Error{fmt::format("{} is over {} bytes", file.string(), max_bytes)};
+  }
+  return out;
 }
 
 Result<std::string> read_file(const fs::path& file) {

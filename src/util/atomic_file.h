@@ -18,8 +18,9 @@ enum class Sync { now, later };
 
 // Atomically replaces `file` with `content` (temp file + fsync + rename). A crash leaves
 // either the old or the new content, never a mix.
+// `mode` is the file's mode from its creation on (0600 for files holding a password).
 Status write_file_atomic(const std::filesystem::path& file, std::string_view content,
-                         Sync sync = Sync::now);
+                         Sync sync = Sync::now, int mode = 0644);
 
 // Like write_file_atomic, but does nothing (returns false) when the file already holds exactly
 // `content`. Returns true when it wrote.
@@ -61,5 +62,11 @@ std::optional<std::string> boot_id();
 
 // Reads a whole file; an error names the file and the reason.
 Result<std::string> read_file(const std::filesystem::path& file);
+
+// Reads a file a build may have tampered with: never follows a symlink, never blocks (a FIFO,
+// a device), only a regular file of at most `max_bytes`. An error says which of these failed;
+// `*not_found` (if given) tells a missing file from the other errors.
+Result<std::string> read_untrusted_file(const std::filesystem::path& file, size_t max_bytes,
+                                        bool* not_found = nullptr);
 
 }  // namespace runbot

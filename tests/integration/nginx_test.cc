@@ -99,7 +99,7 @@ struct FakeInstance {
     write_text(root / "index.html", text);
     auto p = spawn_detached(
         {"python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1"},
-        root.parent_path() / (std::to_string(port) + ".log"), RunOptions{root, {}, 0, {}});
+        root.parent_path() / (std::to_string(port) + ".log"), RunOptions::in(root));
     EXPECT_TRUE(p) << p.error().message;
     if (p) id = *p;
   }

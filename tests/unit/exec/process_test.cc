@@ -51,7 +51,7 @@ TEST(ProcessCapture, BigOutputOnBothStreamsDoesNotDeadlock) {
   auto r = run_capture({"sh", "-c",
                         "head -c 1048576 /dev/zero >&2; head -c 10485760 /dev/zero; "
                         "head -c 1048576 /dev/zero >&2"},
-                       RunOptions{{}, {}, 30});
+                       RunOptions::with_timeout(30));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->out.size(), 10485760u);
   EXPECT_EQ(r->err.size(), 2097152u);
@@ -79,7 +79,7 @@ TEST(ProcessCapture, ExecFailureNamesTheProgram) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("runbot-no-such-program"), std::string::npos);
   EXPECT_NE(r.error().message.find("No such file"), std::string::npos) << r.error().message;
-  auto bad_cwd = run_capture({"true"}, RunOptions{"/nonexistent/dir", {}, 0});
+  auto bad_cwd = run_capture({"true"}, RunOptions::in("/nonexistent/dir"));
   ASSERT_FALSE(bad_cwd);
   EXPECT_NE(bad_cwd.error().message.find("/nonexistent/dir"), std::string::npos);
   EXPECT_FALSE(run_capture({}));
@@ -95,7 +95,7 @@ TEST(ProcessCapture, KilledBySignal) {
 TEST(ProcessCapture, TimeoutKillsTheWholeGroup) {
   auto start = std::chrono::steady_clock::now();
   // The background sleep keeps stdout open: only the group kill ends the wait.
-  auto r = run_capture({"sh", "-c", "echo $$; sleep 100 & sleep 100"}, RunOptions{{}, {}, 1});
+  auto r = run_capture({"sh", "-c", "echo $$; sleep 100 & sleep 100"}, RunOptions::with_timeout(1));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_TRUE(r->timed_out);
   EXPECT_EQ(r->exit_code, -1);
@@ -281,7 +281,7 @@ TEST(ProcessRunToFile, TimeoutKillsTermIgnoringGroup) {
   auto start = std::chrono::steady_clock::now();
   auto r = run_to_file(
       {"sh", "-c", "trap '' TERM; echo $$ > " + pgid_file.string() + "; sleep 100 & sleep 100"},
-      dir / "log", RunOptions{{}, {}, 1}, 300ms);
+      dir / "log", RunOptions::with_timeout(1), 300ms);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_TRUE(r->timed_out);
   EXPECT_EQ(r->exit_code, -1);

@@ -1,0 +1,17 @@
+// Readers of config sections kept out of config.cc (one file per section family).
+#pragma once
+#include <map>
+#include <string>
+
+#include "config/checker.h"
+#include "config/sandbox.h"
+
+namespace runbot {
+
+// [sandbox]
+void read_sandbox(config_check::Checker& c, const toml::table& t, SandboxConfig& s);
+// [build] env: a table of NAME = "value" given to every step and instance.
+void read_build_env(config_check::Checker& c, const toml::table& build,
+                    std::map<std::string, std::string>& env);
+
+}  // namespace runbot

@@ -1,0 +1,269 @@
+#include "exec/confined.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include "exec/proc_stat.h"
+#include "util/fd.h"
+
+namespace runbot {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr milliseconds kSetupWait{15000};  // bwrap's own setup, on a loaded machine
+
+struct Prepared {
+  std::vector<std::string> argv;
+  RunOptions options;
+  std::optional<Cgroup> cgroup;
+  std::string limits;
+  Fd info_read, info_write;  // confined only
+  bool confined = false;
+};
+
+Limits limits_of(const SandboxConfig& c) {
+  return Limits{c.memory_bytes, c.pids, c.cpus};
+}
+
+Result<Prepared> prepare(const SandboxRequest& r, const std::string& command) {
+  Prepared p;
+  p.confined = r.config.confined();
+  if (p.confined) {
+    auto plan = plan_sandbox(r, command);
+    if (!plan) return Error{"sandbox: " + plan.error().message};
+    p.argv = std::move(plan->argv);
+    p.options = std::move(plan->options);
+    if (!p.options.stage_root.empty()) {
+      std::error_code ec;
+      fs::create_directories(p.options.stage_root, ec);
+      if (ec) return Error{fmt::format("sandbox: cannot create {}: {}",
+                                       p.options.stage_root.string(), ec.message())};
+    }
+    if (!make_pipe(p.info_read, p.info_write))
+      return Error{fmt::format("sandbox: pipe: {}", std::strerror(errno))};
+    p.options.pass_fd = p.info_write.get();
+  } else {
+    p.argv = {"/bin/sh", "-c", command};
+    p.options.cwd = r.cwd;
+    p.options.env = r.env;
+    for (const auto& [k, v] : r.extra_env) p.options.env[k] = v;
+  }
+  Limits limits = limits_of(r.config);
+  if (limits.any()) {
+    if (auto g = Cgroup::create(r.name, limits)) {
+      p.options.join_cgroups = g->procs_files();
+      p.limits = to_string(g->mechanism());
+      p.cgroup = std::move(*g);
+    } else {
+      p.options.rlimits = fallback_rlimits(limits);
+      p.limits = to_string(LimitMechanism::rlimits);
+    }
+  }
+  return p;
+}
+
+// bwrap's --info-fd document, {"child-pid": N}, read to EOF (bwrap closes it once the sandbox
+// is made, or exits without writing it when it could not be made).
+std::optional<pid_t> read_child_pid(int fd) {
+  std::string text;
+  auto deadline = std::chrono::steady_clock::now() + kSetupWait;
+  char buf[512];
+  for (;;) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd pfd{fd, POLLIN, 0};
+    int n = poll(&pfd, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    ssize_t got = read(fd, buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    text.append(buf, static_cast<size_t>(got));
+    if (text.size() > 4096) break;
+  }
+  auto key = text.find("\"child-pid\"");
+  if (key == std::string::npos) return std::nullopt;
+  auto colon = text.find(':', key);
+  if (colon == std::string::npos) return std::nullopt;
+  long pid = std::strtol(text.c_str() + colon + 1, nullptr, 10);
+  if (pid <= 1) return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
+
+uint64_t size_of(const fs::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// Why bwrap gave up, from what it wrote to the log after `from`.
+std::string bwrap_error(const fs::path& log, uint64_t from) {
+  std::ifstream in(log, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string line, found;
+  while (std::getline(in, line))
+    if (line.rfind("bwrap: ", 0) == 0) found = line.substr(7);
+  return found.empty() ? "bwrap exited before its sandbox was ready" : found;
+}
+
+// A cgroup folder a marker names is used only if it is one the runbot makes.
+bool runbot_cgroup(const std::string& dir) {
+  return dir.rfind("/sys/fs/cgroup/", 0) == 0 && dir.find("/openerp-runbot/job-") != dir.npos &&
+         dir.find("/../") == dir.npos && dir.find("/./") == dir.npos;
+}
+
+Confined confined_of(const Prepared& p, pid_t pid, std::optional<pid_t> init) {
+  Confined c;
+  c.process = ProcessId{pid, process_start_time(pid).value_or(0)};
+  if (init) c.sandbox = ProcessId{*init, process_start_time(*init).value_or(0)};
+  if (p.cgroup)
+    for (const auto& d : p.cgroup->dirs()) c.cgroups.push_back(d.string());
+  c.limits = p.limits;
+  return c;
+}
+
+// The namespace's init must die with bwrap (--die-with-parent); make sure of it.
+bool end_namespace(const ProcessId& init) {
+  if (init.pid <= 1) return true;
+  auto gone = [&] { return !is_alive(init); };
+  auto deadline = std::chrono::steady_clock::now() + kKillWait;
+  bool killed = false;
+  while (!gone() && std::chrono::steady_clock::now() < deadline) {
+    if (!killed && is_namespace_init(init)) {
+      kill(init.pid, SIGKILL);  // takes every process of the namespace with it
+      killed = true;
+    }
+    std::this_thread::sleep_for(kPollStep);
+  }
+  return gone();
+}
+
+bool release(const std::vector<std::string>& cgroups, const std::string& limits) {
+  std::vector<fs::path> dirs;
+  for (const auto& d : cgroups)
+    if (runbot_cgroup(d)) dirs.emplace_back(d);
+  if (dirs.empty()) return true;
+  Cgroup g = Cgroup::existing(dirs, limits == "cgroup v2" ? LimitMechanism::cgroup_v2
+                                                          : LimitMechanism::cgroup_v1);
+  bool empty = g.kill_all();
+  g.remove();
+  return empty;
+}
+
+}  // namespace
+
+Result<StepRun> run_confined(const SandboxRequest& request, const std::string& command,
+                             const fs::path& log, int timeout_seconds,
+                             const std::function<bool()>& should_stop,
+                             const std::function<void(const Confined&)>& on_start) {
+  auto prepared = prepare(request, command);
+  if (!prepared) return StepRun{RunOutput{}, prepared.error().message};
+  Prepared& p = *prepared;
+  p.options.timeout_seconds = timeout_seconds;
+  uint64_t log_start = size_of(log);
+  std::optional<pid_t> init;
+  Confined started;
+  p.options.on_start = [&](pid_t pid) {
+    if (p.confined) {
+      p.info_write.reset();
+      init = read_child_pid(p.info_read.get());
+    }
+    started = confined_of(p, pid, init);
+    if (on_start) on_start(started);
+  };
+  const uint64_t max_log = request.config.max_log_bytes;
+  bool log_over = false;
+  auto stop = [&] {
+    if (max_log && size_of(log) > log_start + max_log) log_over = true;
+    return log_over || (should_stop && should_stop());
+  };
+  auto out = run_to_file(p.argv, log, p.options, std::chrono::seconds(5), stop);
+  StepRun run;
+  if (init) end_namespace(started.sandbox);
+  bool oom = p.cgroup && p.cgroup->oom_killed();
+  if (p.cgroup) release(started.cgroups, p.limits);
+  if (!out) {
+    run.failure = p.confined ? "sandbox: " + out.error().message : out.error().message;
+    return run;
+  }
+  run.out = *out;
+  if (log_over) {
+    if (::truncate(log.c_str(), static_cast<off_t>(log_start + max_log)) == 0) {
+      std::ofstream(log, std::ios::app)
+          << fmt::format("\n[openerp-runbot] log cut at {}\n", request.config.max_log);
+    }
+    run.failure = fmt::format("log over {}", request.config.max_log);
+  } else if (oom) {
+    run.failure = fmt::format("out of memory (limit {})", request.config.memory);
+  } else if (p.confined && !init) {
+    run.failure = "sandbox: " + bwrap_error(log, log_start);
+  }
+  return run;
+}
+
+Result<Confined> spawn_confined(const SandboxRequest& request, const std::string& command,
+                                const fs::path& log) {
+  auto prepared = prepare(request, command);
+  if (!prepared) return prepared.error();
+  Prepared& p = *prepared;
+  uint64_t log_start = size_of(log);
+  auto id = spawn_detached(p.argv, log, p.options);
+  p.info_write.reset();
+  if (!id) {
+    if (p.cgroup) p.cgroup->remove();
+    return Error{(p.confined ? "sandbox: " : "") + id.error().message};
+  }
+  std::optional<pid_t> init;
+  if (p.confined) init = read_child_pid(p.info_read.get());
+  Confined c = confined_of(p, id->pid, init);
+  c.process = *id;
+  if (p.confined && !init) {
+    stop_confined(c, milliseconds(200));
+    return Error{"sandbox: " + bwrap_error(log, log_start)};
+  }
+  return c;
+}
+
+bool confined_alive(const Confined& c) {
+  return is_alive(c.process) || (c.sandbox.pid > 1 && is_alive(c.sandbox));
+}
+
+bool stop_confined(const Confined& c, milliseconds grace) {
+  bool ok = true;
+  if (c.process.pid > 0) ok = kill_group(c.process, grace);
+  if (c.sandbox.pid > 0) ok = end_namespace(c.sandbox) && ok;
+  ok = release(c.cgroups, c.limits) && ok;
+  return ok;
+}
+
+std::string sandbox_summary(const SandboxConfig& c) {
+  Limits l = limits_of(c);
+  std::string limits = "no limits";
+  if (l.any()) {
+    std::string what;
+    if (l.memory) what += fmt::format("memory {}", c.memory);
+    if (l.pids) what += fmt::format("{}pids {}", what.empty() ? "" : ", ", c.pids);
+    if (l.cpus > 0) what += fmt::format("{}cpus {}", what.empty() ? "" : ", ", c.cpus);
+    limits = fmt::format("limits by {}: {}", to_string(detect_limit_mechanism()), what);
+  }
+  std::string log = c.max_log_bytes ? fmt::format(", max_log {}", c.max_log) : "";
+  if (!c.confined())
+    return fmt::format("none: builds run UNCONFINED (they can read and change the runbot's "
+                       "state, secrets and other jobs); {}{}",
+                       limits, log);
+  std::string who = geteuid() == 0 ? fmt::format("user {}", c.user) : "the runbot's user";
+  return fmt::format("bwrap (as {}, network {}), {}{}", who, c.network, limits, log);
+}
+
+}  // namespace runbot
