@@ -70,8 +70,22 @@ std::map<std::string, std::string> sandbox_environment(
   out["TMPDIR"] = "/tmp";
   for (const char* keep : {"LANG", "TZ"})
     if (const char* v = std::getenv(keep)) out[keep] = v;
-  for (const auto& [k, v] : env)
-    out[k] = (!from.empty() && under(v, from)) ? to + v.substr(from.size()) : v;
+  // Paths into the job folder, also inside URLs (sqlite:////state/jobs/7/db/...), become the
+  // folder the build sees.
+  auto rewrite = [&](std::string v) {
+    if (from.empty() || from == to) return v;
+    for (size_t at = v.find(from); at != std::string::npos; at = v.find(from, at)) {
+      size_t end = at + from.size();
+      if (end == v.size() || v[end] == '/') {
+        v.replace(at, from.size(), to);
+        at += to.size();
+      } else {
+        at = end;
+      }
+    }
+    return v;
+  };
+  for (const auto& [k, v] : env) out[k] = rewrite(v);
   for (const auto& [k, v] : extra) out[k] = v;
   return out;
 }

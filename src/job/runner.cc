@@ -210,7 +210,8 @@ class JobRun {
     r.cwd = src_;
     r.env = environment();
     r.extra_env = spec_.build.env;
-    r.name = fmt::format("job-{}-{}", spec_.id, name);
+    // Unique on the machine: two state dirs may both have a job 6.
+    r.name = fmt::format("job-{}-{}-{}", spec_.id, name, getpid());
     return r;
   }
 

@@ -82,7 +82,9 @@ TEST(JobsE2E, NeverMoreThanWorkersBuildAtOnce) {
   fs::path trace = f.tmp / "trace";
   write_text(f.state / "runbot.toml",
              f.config("workers = 2", fmt::format("steps = [{{ name = \"test\", run = \"echo + >> {0}; "
-                                                 "sleep 0.4; echo - >> {0}\" }}]",
+                                                 "sleep 0.4; echo - >> {0}\" }}]\n"
+                                                 // The trace file is outside the job's folder.
+                                                 "[sandbox]\nkind = \"none\"",
                                                  trace.string())));
   for (int i = 0; i < 5; ++i) f.addons->commit("trunk-w" + std::to_string(i), "w.txt", "w");
   ASSERT_TRUE(f.settle(60));

@@ -335,8 +335,10 @@ TEST_F(DatabaseRunnerTest, SqliteByDefault) {
                            DatabaseConfig{});
   EXPECT_EQ(r.result, JobResult::ok) << r.note << log(3, "db");
   fs::path file = fs::absolute(paths_.job(3)) / "db/runbot_3.sqlite";
-  EXPECT_THAT(log(3, "db"), HasSubstr("db=" + file.string() + "\n"));
-  EXPECT_THAT(log(3, "db"), HasSubstr("url=sqlite:///" + file.string() + "\n"));
+  // The path the step sees: its job folder is staged for the build user when run as root.
+  std::string seen = geteuid() == 0 ? "/run/openerp-runbot/job/db/runbot_3.sqlite" : file.string();
+  EXPECT_THAT(log(3, "db"), HasSubstr("db=" + seen + "\n"));
+  EXPECT_THAT(log(3, "db"), HasSubstr("url=sqlite:///" + seen + "\n"));
   EXPECT_TRUE(fs::is_regular_file(file));
 }
 

@@ -129,6 +129,11 @@ class RunnerTest : public ::testing::Test {
     return read_text(paths_.job(id) / "logs" / (name + ".log"));
   }
 
+  // The job folder as its steps see it: staged for the build user when the runbot is root.
+  static std::string seen(const fs::path& dir) {
+    return geteuid() == 0 ? std::string("/run/openerp-runbot/job") : dir.string();
+  }
+
   // Waits until `file` contains `text`.
   static bool wait_for(const fs::path& file, const std::string& text, double seconds = 10) {
     double end = monotonic_seconds() + seconds;
@@ -197,7 +202,8 @@ TEST_F(RunnerTest, KoOnErrorLine) {
 }
 
 TEST_F(RunnerTest, TimeoutKillsTheWholeGroup) {
-  auto r = run(spec(5, {{"slow", "echo $$ > ../pgid; sleep 1000 & sleep 1000", 1}}));
+  const std::string sleeper = test::unique_sleep();
+  auto r = run(spec(5, {{"slow", sleeper + " & setsid " + sleeper + " & " + sleeper, 1}}));
   EXPECT_LT(r.seconds, 8);
   ResultMarker res = result(5);
   EXPECT_EQ(res.result, JobResult::ko);
@@ -205,8 +211,7 @@ TEST_F(RunnerTest, TimeoutKillsTheWholeGroup) {
   auto st = steps(5);
   ASSERT_EQ(st.size(), 1u);
   EXPECT_TRUE(st[0].timed_out);
-  pid_t pgid = std::stoi(read_text(paths_.job(5) / "pgid"));
-  EXPECT_FALSE(group_alive(pgid));
+  EXPECT_TRUE(test::none_left(sleeper, 0)) << "a process of the step outlived its timeout";
 }
 
 TEST_F(RunnerTest, BuildTimeoutBoundsAllSteps) {
@@ -229,36 +234,46 @@ TEST_F(RunnerTest, StepsSeeTheEnvironment) {
   s.port = 0;
   run(s);
   EXPECT_EQ(result(7).result, JobResult::ok);
-  fs::path dir = paths_.job(7);
+  const std::string dir = seen(paths_.job(7));
   std::string env = log(7, "env");
   auto has = [&](const std::string& line) {
     EXPECT_NE(env.find(line + "\n"), std::string::npos) << line << "\nin:\n" << env;
   };
   has("RUNBOT_JOB_ID=7");
-  has("RUNBOT_JOB_DIR=" + dir.string());
+  has("RUNBOT_JOB_DIR=" + dir);
   has("RUNBOT_GROUP=trunk");
-  has("RUNBOT_SRC=" + (dir / "src").string());
-  has("RUNBOT_SRC_SERVER=" + (dir / "src/server").string());
-  has("RUNBOT_SRC_WEB_CLIENT=" + (dir / "src/web-client").string());
+  has("RUNBOT_SRC=" + dir + "/" + "src");
+  has("RUNBOT_SRC_SERVER=" + dir + "/" + "src/server");
+  has("RUNBOT_SRC_WEB_CLIENT=" + dir + "/" + "src/web-client");
   has("RUNBOT_REV_SERVER=" + rev_);
   has("RUNBOT_REV_WEB_CLIENT=" + web_rev);
   has("RUNBOT_PORT=");
-  has("RUNBOT_DB=" + (dir / "db/runbot_7.sqlite").string());
-  has("RUNBOT_DB_URL=sqlite:///" + (dir / "db/runbot_7.sqlite").string());
+  has("RUNBOT_DB=" + dir + "/" + "db/runbot_7.sqlite");
+  has("RUNBOT_DB_URL=sqlite:///" + dir + "/" + "db/runbot_7.sqlite");
   has("RUNBOT_URL=http://7.runbot.localhost:8080/");
-  has((dir / "src").string());  // pwd
-  EXPECT_TRUE(fs::exists(dir / "src/web-client/web.js"));
+  has(dir + "/" + "src");  // pwd
+  EXPECT_TRUE(fs::exists(paths_.job(7) / "src/web-client/web.js"));
 }
 
 TEST_F(RunnerTest, StepMarkerNamesTheRunningStep) {
-  // The runner writes step.json just after the step started: give it a moment.
-  run(spec(8, {{"show", "echo \"me=$$\"; sleep 0.5; cat \"$RUNBOT_JOB_DIR/step.json\"", 0}}));
-  std::string out = log(8, "show");
-  auto at = out.find("me=");
-  ASSERT_NE(at, std::string::npos);
-  std::string pid = out.substr(at + 3, out.find('\n', at) - at - 3);
-  EXPECT_NE(out.find("\"pid\": " + pid + ","), std::string::npos) << out;
-  EXPECT_FALSE(fs::exists(paths_.job(8) / marker::kStepProcess));  // removed after the step
+  const std::string sleeper = test::unique_sleep();
+  fs::path dir = paths_.job(8);
+  std::optional<ProcessMarker> seen_marker;
+  run(spec(8, {{"show", "echo started; " + sleeper + " & wait", 3}}), [&](pid_t) {
+    ASSERT_TRUE(wait_for(dir / "logs/show.log", "started"));
+    auto m = read_process_marker(dir / marker::kStepProcess);
+    ASSERT_TRUE(m && m->has_value());
+    seen_marker = **m;
+    EXPECT_TRUE(is_alive(seen_marker->process));
+    EXPECT_FALSE(test::processes_with(sleeper).empty());
+    if (geteuid() == 0) {
+      EXPECT_TRUE(is_namespace_init(seen_marker->sandbox)) << "the step runs in its own PID namespace";
+    }
+  });
+  ASSERT_TRUE(seen_marker);
+  EXPECT_FALSE(fs::exists(dir / marker::kStepProcess));  // removed after the step
+  EXPECT_TRUE(test::none_left(sleeper, 0));
+  EXPECT_FALSE(is_alive(seen_marker->sandbox));
 }
 
 TEST_F(RunnerTest, HugeOutputInBoundedMemory) {
@@ -283,9 +298,11 @@ TEST_F(RunnerTest, InstanceStartsAndIsRecorded) {
   EXPECT_EQ(m.port, 18123);
   EXPECT_GT(m.started_at, 0);
   EXPECT_TRUE(is_alive(m.process));
-  EXPECT_TRUE(wait_for(paths_.job(10) / "logs/instance.log", "listening on 18123 db " + (paths_.job(10) / "db/runbot_10.sqlite").string()));
-  EXPECT_TRUE(kill_group(m.process, std::chrono::seconds(2)));
+  EXPECT_TRUE(wait_for(paths_.job(10) / "logs/instance.log",
+                       "listening on 18123 db " + seen(paths_.job(10)) + "/db/runbot_10.sqlite"));
+  EXPECT_TRUE(stop_marked(m, std::chrono::seconds(2)));
   EXPECT_FALSE(is_alive(m.process));
+  EXPECT_FALSE(is_alive(m.sandbox));
 }
 
 TEST_F(RunnerTest, NoInstanceOutsideRunOn) {
@@ -345,7 +362,8 @@ TEST_F(RunnerTest, UnreadableJobFileIsKo) {
 
 TEST_F(RunnerTest, SigtermKillsTheStepAndRecordsKilled) {
   fs::path dir = paths_.job(16);
-  auto r = run(spec(16, {{"slow", "echo $$ > ../pgid; echo started; sleep 1000 & sleep 1000", 0},
+  const std::string sleeper = test::unique_sleep();
+  auto r = run(spec(16, {{"slow", "echo started; " + sleeper + " & " + sleeper, 0},
                          {"after", "touch ran", 0}}),
                [&](pid_t runner) {
                  ASSERT_TRUE(wait_for(dir / "logs/slow.log", "started"));
@@ -356,8 +374,7 @@ TEST_F(RunnerTest, SigtermKillsTheStepAndRecordsKilled) {
   ResultMarker res = result(16);
   EXPECT_EQ(res.result, JobResult::killed);
   EXPECT_EQ(res.note, "killed");
-  pid_t pgid = std::stoi(read_text(dir / "pgid"));
-  EXPECT_FALSE(group_alive(pgid));
+  EXPECT_TRUE(test::none_left(sleeper, 0));
   EXPECT_FALSE(fs::exists(dir / "src/ran"));
 }
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -188,6 +189,37 @@ bool settle(const fs::path& dir, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return false;
+}
+
+std::vector<int> processes_with(const std::string& text) {
+  std::vector<int> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = read_text(e.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(text) == std::string::npos) continue;
+    std::string stat = read_text(e.path() / "stat");
+    auto close = stat.rfind(')');
+    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z') continue;
+    int pid = std::stoi(name);
+    if (pid != getpid()) out.push_back(pid);
+  }
+  return out;
+}
+
+std::string unique_sleep() {
+  static int n = 0;
+  return "sleep " + std::to_string(100000 + (getpid() % 5000) * 100 + (++n % 100)) + "7";
+}
+
+bool none_left(const std::string& text, double seconds) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  for (;;) {
+    if (processes_with(text).empty()) return true;
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 }  // namespace runbot::test

@@ -62,6 +62,15 @@ class GitRepo {
 void write_text(const std::filesystem::path& file, const std::string& text);
 std::string read_text(const std::filesystem::path& file);
 
+// Pids of live (non-zombie) processes whose command line (arguments joined by spaces)
+// contains `text`; a test gives its processes a unique argument (see unique_sleep) to find
+// every one of them, wherever they moved (another session, another PID namespace).
+std::vector<int> processes_with(const std::string& text);
+// "sleep 4242" with a number no other test uses: a process the test can find again.
+std::string unique_sleep();
+// Waits up to `seconds` until no process carries `text`; true when none is left.
+bool none_left(const std::string& text, double seconds = 5);
+
 // Parses `status --json` of the state dir.
 nlohmann::json status_json(const std::filesystem::path& dir);
 // Ticks the runbot in `dir` until no job is pending or building (true), or `seconds` pass.
