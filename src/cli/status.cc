@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "exec/confined.h"
 #include "site/status_json.h"
 #include "tick/publish.h"
 #include "util/clock.h"
@@ -28,6 +29,8 @@ std::string status_text(const Config& config, const Paths& paths, Db& db) {
       "{}: {} projects, {} jobs ({} pending, {} building, {} running), next job id {}\n",
       paths.root.string(), config.projects.size(), jobs.size(), counts[JobState::pending],
       counts[JobState::building], counts[JobState::running], db.next_job_id());
+  out += fmt::format("{}sandbox: {}\n", config.sandbox.confined() ? "" : "warning: ",
+                     sandbox_summary(config.sandbox));
   for (const RemoteStatus& r : db.remote_statuses())
     if (!r.ok)
       out += fmt::format("warning: {}: fetch of {} failed: {}\n", r.project, r.remote, r.message);
