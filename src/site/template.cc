@@ -9,8 +9,36 @@ namespace runbot {
 
 using nlohmann::json;
 
+namespace {
+
+// The length of the UTF-8 sequence at `at` when it encodes an invisible format character
+// (bidi embeddings, overrides and isolates, zero-width characters, the BOM), else 0.
+size_t invisible_at(const std::string& s, size_t at) {
+  auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  unsigned a = byte(at), b = byte(at + 1), c = byte(at + 2);
+  if (a == 0xD8 && b == 0x9C) return 2;  // U+061C arabic letter mark
+  if (a == 0xEF && b == 0xBB && c == 0xBF) return 3;  // U+FEFF
+  if (a != 0xE2) return 0;
+  if (b == 0x80 && ((c >= 0x8B && c <= 0x8F) || (c >= 0xAA && c <= 0xAE))) return 3;
+  if (b == 0x81 && ((c >= 0xA0 && c <= 0xA4) || (c >= 0xA6 && c <= 0xA9))) return 3;
+  return 0;
+}
+
+unsigned code_point(const std::string& s, size_t at, size_t len) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  if (len == 2) return ((byte(at) & 0x1Fu) << 6) | (byte(at + 1) & 0x3Fu);
+  return ((byte(at) & 0x0Fu) << 12) | ((byte(at + 1) & 0x3Fu) << 6) | (byte(at + 2) & 0x3Fu);
+}
+
+}  // namespace
+
 std::string html_escape(const std::string& s) {
-  auto special = [](char c) { return c == '&' || c == '<' || c == '>' || c == '"' || c == '\''; };
+  // Invisible format characters are shown as "<U+202E>": a branch name cannot reorder or hide
+  // what a page says.
+  auto special = [](char c) {
+    return c == '&' || c == '<' || c == '>' || c == '"' || c == '\'' || c == '\xE2' ||
+           c == '\xEF' || c == '\xD8';
+  };
   auto next = [&](size_t from) {
     while (from < s.size() && !special(s[from])) ++from;
     return from;
@@ -35,8 +63,16 @@ std::string html_escape(const std::string& s) {
       case '"':
         out += "&quot;";
         break;
-      default:
+      case '\'':
         out += "&apos;";
+        break;
+      default:
+        if (size_t len = invisible_at(s, at)) {
+          out += fmt::format("&lt;U+{:04X}&gt;", code_point(s, at, len));
+          from = at + len;
+          continue;
+        }
+        out += s[at];
         break;
     }
     from = at + 1;

@@ -61,3 +61,17 @@ TEST(SiteBadge, ColouredByResult) {
 
 }  // namespace
 }  // namespace runbot
+
+namespace runbot {
+namespace {
+
+// A branch named to reverse or hide text on the page shows its invisible characters instead.
+TEST(SiteNames, InvisibleFormatCharactersAreShownEscaped) {
+  EXPECT_EQ(html_escape("fix\u202Etxt.exe"), "fix&lt;U+202E&gt;txt.exe");
+  EXPECT_EQ(html_escape("a\u200Bb\u2066c\uFEFF"), "a&lt;U+200B&gt;b&lt;U+2066&gt;c&lt;U+FEFF&gt;");
+  EXPECT_EQ(html_escape("caf\u00e9 \u2014 \u20ac <b>"), "caf\u00e9 \u2014 \u20ac &lt;b&gt;");
+  EXPECT_EQ(html_escape(std::string("\xE2")), std::string("\xE2"));  // a lone byte is kept
+}
+
+}  // namespace
+}  // namespace runbot
