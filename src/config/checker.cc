@@ -1,7 +1,8 @@
 #include "config/checker.h"
 
 #include <algorithm>
-#include <regex>
+
+#include "util/pattern.h"
 
 namespace runbot::config_check {
 
@@ -65,15 +66,14 @@ int Checker::regex(const toml::table& t, std::string_view key, const std::string
                    std::string& out) {
   const auto* v = get<std::string>(t, key, where, "a string");
   if (!v) return -1;
-  try {
-    std::regex re(v->get(), std::regex::ECMAScript);
-    out = v->get();
-    return static_cast<int>(re.mark_count());
-  } catch (const std::regex_error& e) {
-    error(*v, fmt::format("{} {} \"{}\" is not a valid ECMAScript regex: {}", where, key, v->get(),
-                          e.what()));
+  auto re = compile_pattern(v->get());
+  if (!re) {
+    error(*v, fmt::format("{} {} \"{}\" is not a valid RE2 regex: {}", where, key, v->get(),
+                          re.error().message));
     return -1;
   }
+  out = v->get();
+  return *re ? (*re)->NumberOfCapturingGroups() : 0;
 }
 
 }  // namespace runbot::config_check

@@ -84,7 +84,7 @@ class Checker {
   std::optional<std::vector<Item>> strings(const toml::table& t, std::string_view key,
                                            const std::string& where);
 
-  // Compiles an ECMAScript regex; returns its capture count, or -1 (reported).
+  // Compiles an RE2 regex (util/pattern); returns its capture count, or -1 (reported).
   int regex(const toml::table& t, std::string_view key, const std::string& where, std::string& out);
 
  private:

@@ -59,7 +59,7 @@ steps = [
 ]
 run = ""                    # the live instance, e.g. "python3 $RUNBOT_SRC_SERVER/server.py --port $RUNBOT_PORT"; empty = none
 run_on = ["ok", "warn"]     # results for which an instance is started
-error_pattern = "ERROR|Traceback"   # ECMAScript regex, per log line: match => ko
+error_pattern = "ERROR|Traceback"   # RE2 regex (linear time), per log line: match => ko
 warning_pattern = "WARNING"         # match => warn (unless ko)
 coverage_pattern = ""       # optional, e.g. "TOTAL.* ([0-9.]+)%": the first capture is the job's coverage
 artifacts = []              # optional: folders under the job's src/ published as links, e.g. ["coverage-html"]

@@ -18,6 +18,7 @@
 #include "exec/confined.h"
 #include "exec/process.h"
 #include "util/clock.h"
+#include "util/pattern.h"
 #include "vcs/vcs.h"
 
 namespace runbot {
@@ -145,11 +146,8 @@ class JobRun {
     }
     for (const auto* p : {&spec_.build.error_pattern, &spec_.build.warning_pattern,
                           &spec_.build.coverage_pattern}) {
-      try {
-        if (!p->empty()) std::regex check(*p, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return Error{fmt::format("job.json: bad pattern '{}': {}", *p, e.what())};
-      }
+      if (auto re = compile_pattern(*p); !re)
+        return Error{fmt::format("job.json: bad pattern '{}': {}", *p, re.error().message)};
     }
     std::error_code ec;
     fs::remove_all(src_, ec);

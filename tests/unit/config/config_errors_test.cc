@@ -4,10 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <string>
 
 #include "config/config.h"
+#include "util/pattern.h"
 #include "unit/config/config_test_util.h"
 
 namespace runbot {
@@ -184,10 +184,14 @@ TEST(ConfigErrors, BuildValues) {
             "or \"ko\")");
   std::string e = errors_of("[build]\nerror_pattern = \"(ERROR\"\n");
   EXPECT_THAT(e, StartsWith("runbot.toml:2:17: [build] error_pattern \"(ERROR\" is not a valid "
-                            "ECMAScript regex: "));
+                            "RE2 regex: "));
   EXPECT_GT(e.size(), std::string("runbot.toml:2:17: [build] error_pattern \"(ERROR\" is not a "
-                                  "valid ECMAScript regex: ")
+                                  "valid RE2 regex: ")
                           .size());
+  // RE2 has no backtracking constructs: a lookahead is refused where it is written.
+  EXPECT_THAT(errors_of("[build]\nerror_pattern = \"ERROR(?!: expected)\"\n"),
+              StartsWith("runbot.toml:2:17: [build] error_pattern \"ERROR(?!: expected)\" is not "
+                         "a valid RE2 regex: "));
   EXPECT_THAT(errors_of("[build]\nwarning_pattern = \"[W\"\n"),
               StartsWith("runbot.toml:2:19: [build] warning_pattern \"[W\" is not a valid"));
   EXPECT_EQ(errors_of("[build]\ncoverage_pattern = \"TOTAL.*%\"\n"),
@@ -233,8 +237,8 @@ artifacts = ["/abs"]
             "runbot.toml:5:1: project 'a' has no remotes (add remotes = [\"URL or path\"])\n"
             "runbot.toml:7:7: project 'a' vcs must be \"git\", \"hg\" or \"bzr\" (got \"cvs\")\n"
             "runbot.toml:10:8: duplicate project 'a' (first defined at 6:8)\n"
-            "runbot.toml:14:17: [build] error_pattern \"(\" is not a valid ECMAScript regex: " +
-                std::string(std::regex_error(std::regex_constants::error_paren).what()) +
+            "runbot.toml:14:17: [build] error_pattern \"(\" is not a valid RE2 regex: " +
+                compile_pattern("(").error().message +
                 "\n"
                 "runbot.toml:15:14: [build] artifact \"/abs\" must be a relative path under the "
                 "job's src/, not absolute");

@@ -38,7 +38,7 @@ steps = [
 ]
 run = "python3 $RUNBOT_SRC_SERVER/server.py --port $RUNBOT_PORT"   # the live instance; empty = none
 run_on = ["ok", "warn"]     # results for which an instance is started
-error_pattern = "ERROR|Traceback"   # ECMAScript regex, per log line: match => ko
+error_pattern = "ERROR|Traceback"   # RE2 regex (linear time), per log line: match => ko
 warning_pattern = "WARNING"         # match => warn (unless ko)
 coverage_pattern = "TOTAL.* ([0-9.]+)%"  # optional: first capture is shown as the job's coverage
 artifacts = ["coverage-html"]       # optional: folders under the job's src/ published as links

@@ -1,10 +1,12 @@
 #include "job/classify.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <vector>
 
 #include "support/support.h"
 
@@ -105,18 +107,76 @@ TEST(Classify, BinaryJunk) {
   EXPECT_EQ(n.warnings, 1);
 }
 
-TEST(Classify, LongLinesAreCut) {
+TEST(Classify, NoLengthCutHidesAnErrorOnALongLine) {
+  // Old code matched only the first 4 KiB of a line: an ERROR past that classified as ok.
   LogClassifier c("ERROR", "WARNING", "");
-  std::string line(1024 * 1024, 'x');
-  std::string late = line;
-  late.replace(LogClassifier::kMaxLine + 10, 5, "ERROR");
-  std::string early = line;
-  early.replace(LogClassifier::kMaxLine - 5, 5, "ERROR");
-  std::string straddling = line;
-  straddling.replace(LogClassifier::kMaxLine - 2, 5, "ERROR");
-  auto n = classify_text(c, late + "\n" + early + "\n" + straddling + "\nWARNING\n");
+  std::string line(3 * LogClassifier::kWindow + 12345, 'x');
+  auto at = [&](size_t pos) {
+    std::string l = line;
+    l.replace(pos, 5, "ERROR");
+    return l;
+  };
+  const size_t step = LogClassifier::kWindow - LogClassifier::kOverlap;
+  for (size_t pos : {size_t{5000}, step - 2, step + 3, 2 * step - 3, 2 * step + 1,
+                     LogClassifier::kWindow - 2, line.size() - 5}) {
+    EXPECT_EQ(classify_text(c, at(pos) + "\n").errors, 1) << "ERROR at " << pos;
+  }
+  auto n = classify_text(c, line + "\n" + at(line.size() - 5) + "\nWARNING\n");
   EXPECT_EQ(n.errors, 1);
   EXPECT_EQ(n.warnings, 1);  // the line after a long one is read from its start
+}
+
+TEST(Classify, FiveMegabyteLineWithErrorAtItsEnd) {
+  LogClassifier c("ERROR", "", "");
+  std::string line(5 * 1024 * 1024, 'z');
+  line += " ERROR at the very end";
+  EXPECT_EQ(classify_text(c, line).errors, 1);  // no final newline
+  EXPECT_EQ(classify_text(c, line + "\n").errors, 1);
+}
+
+TEST(Classify, AnchorsHoldAtTheRealLineEndsOfALongLine) {
+  // Windows of a long line keep one byte of context, so ^ and $ match only at its real ends.
+  LogClassifier c("^ERR|END$", "", "");
+  std::string mid(2 * LogClassifier::kWindow, 'q');
+  EXPECT_EQ(classify_text(c, mid + "\n").errors, 0);
+  mid.replace(LogClassifier::kWindow - LogClassifier::kOverlap - 1, 3, "ERR");
+  mid.replace(LogClassifier::kWindow - 3, 3, "END");
+  EXPECT_EQ(classify_text(c, mid + "\n").errors, 0);
+  EXPECT_EQ(classify_text(c, "ERR" + mid + "\n").errors, 1);
+  EXPECT_EQ(classify_text(c, mid + "END\r\n").errors, 1);
+}
+
+TEST(Classify, CarriageReturnEndsALine) {
+  // A 10 KiB progress line redrawn with \r, then ERROR on the same physical line: old code
+  // cut the line at 4 KiB and never saw the error.
+  LogClassifier c("^ERROR", "^WARNING", "");
+  std::string progress;
+  for (int i = 0; progress.size() < 10 * 1024; ++i)
+    progress += fmt::format("\r{:3}% [#####]", i % 100);
+  auto n = classify_text(c, progress + "\rERROR boom\rWARNING later\n");
+  EXPECT_EQ(n.errors, 1);
+  EXPECT_EQ(n.warnings, 1);
+  TempDir dir;
+  write_text(dir / "log", "a\r\nERROR 1\rb\n\rERROR 2\r\r\n");
+  std::vector<int64_t> numbers;
+  auto r = c.file(dir / "log", [&](const LogLine& l) {
+    if (l.error) numbers.push_back(l.number);
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->errors, 2);
+  // \r\n is one line end; a lone \r or \n is one too (the empty line between \n and \r).
+  EXPECT_EQ(numbers, (std::vector<int64_t>{2, 5}));
+}
+
+TEST(Classify, CatastrophicPatternFinishesInLinearTime) {
+  // With std::regex, "(a+)+$" on 100,000 'a' and a 'b' backtracks for hours or overflows.
+  LogClassifier c("(a+)+$", "(x+x+)+y", "");
+  std::string line(100000, 'a');
+  auto n = classify_text(c, line + "b\n" + std::string(40, 'a') + "b\n" + std::string(100000, 'x') +
+                                "\n" + std::string(40, 'x') + "\n");
+  EXPECT_EQ(n.errors, 0);
+  EXPECT_EQ(n.warnings, 0);
+  EXPECT_EQ(classify_text(c, line + "\n").errors, 1);
 }
 
 TEST(Classify, CoverageLastMatchWins) {
