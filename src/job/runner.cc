@@ -13,6 +13,7 @@
 
 #include "jobdb/jobdb.h"
 #include "job/classify.h"
+#include "job/error_extract.h"
 #include "job/export.h"
 #include "job/job_file.h"
 #include "exec/confined.h"
@@ -278,7 +279,7 @@ class JobRun {
     }
     LogClassifier classifier(spec_.build.error_pattern, spec_.build.warning_pattern,
                              spec_.build.coverage_pattern);
-    if (auto counts = classifier.file(dir_ / rec.log)) {
+    if (auto counts = errors_.scan_step(classifier, step.name, dir_ / rec.log)) {
       rec.errors = counts->errors;
       rec.warnings = counts->warnings;
       if (counts->coverage) result_.coverage = counts->coverage;
@@ -290,6 +291,7 @@ class JobRun {
         plural(rec.warnings, "warning"));
     steps_.push_back(rec);
     if (auto st = write_steps(dir_, steps_); !st) log("{}", st.error().message);
+    if (auto st = errors_.write(dir_); !st) log("{}", st.error().message);
     return failure;
   }
 
@@ -358,6 +360,7 @@ class JobRun {
   std::unique_ptr<JobDatabase> database_;
   ResultMarker result_;
   std::vector<StepRecord> steps_;
+  JobErrors errors_{job_error_context(dir_)};
   double build_started_ = 0;
 };
 
