@@ -60,6 +60,12 @@ const Command kCommands[] = {
      [](cxxopts::Options& o) { o.add_options()("json", "print status.json (SPEC schema)"); },
      [](const Invocation& in) { return cmd_status(in.paths, in.args.count("json") > 0); },
      Lock::none, nullptr, false},
+    {"errors", "[--json]", "the build errors table: new, known and flaky errors",
+     "Show every build error (fingerprint, class, jobs, groups, first and last job), last seen "
+     "first (--json: one document).",
+     [](cxxopts::Options& o) { o.add_options()("json", "print the errors table as JSON"); },
+     [](const Invocation& in) { return cmd_errors(in.paths, in.args.count("json") > 0); },
+     Lock::none, nullptr, false},
     {"build", "GROUP", "queue a manual job for a group",
      "Queue a manual job for GROUP with its last scanned revisions.",
      [](cxxopts::Options& o) {

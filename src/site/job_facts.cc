@@ -30,6 +30,28 @@ std::vector<JobFacts::Step> step_facts(const json& steps) {
   return out;
 }
 
+std::vector<JobFacts::Error> error_facts(const json& errors, const json& texts) {
+  using namespace json_fields;
+  std::vector<JobFacts::Error> out;
+  if (!errors.is_array()) return out;
+  for (size_t i = 0; i < errors.size(); ++i) {
+    const json& e = errors[i];
+    std::string trace = texts.is_array() && i < texts.size() && texts[i].is_string()
+                            ? as_in_json(texts[i].get<std::string>())
+                            : std::string();
+    out.push_back({text(e, "fingerprint"), text(e, "class"), text(e, "step"), text(e, "text"),
+                   std::move(trace), integer(e, "line").value_or(0)});
+  }
+  return out;
+}
+
+// A ko whose errors (those listed) are all known or flaky.
+bool explained(const JobFacts& f) {
+  return f.result == "ko" && !f.errors.empty() &&
+         std::all_of(f.errors.begin(), f.errors.end(),
+                     [](const JobFacts::Error& e) { return e.cls == "known" || e.cls == "flaky"; });
+}
+
 }  // namespace
 
 JobFacts job_facts(const json& job) {
@@ -55,6 +77,9 @@ JobFacts job_facts(const json& job) {
           {project, text(r, "branch"), text(r, "rev"), text(r, "remote"), flag(r, "fallback")});
   f.steps = step_facts(field(job, "steps"));
   f.coverage = number(job, "coverage");
+  f.errors = error_facts(field(job, "errors"), json());
+  f.error_count = static_cast<int64_t>(f.errors.size());
+  f.explained = explained(f);
   f.port = integer(job, "port");
   f.url = text(job, "url");
   return f;
@@ -88,6 +113,17 @@ JobFacts row_facts(const Config& config, const Job& job,
   if (auto steps = details.find("steps"); steps != details.end()) f.steps = step_facts(*steps);
   if (auto coverage = details.find("coverage"); coverage != details.end() && coverage->is_number())
     f.coverage = coverage->get<double>();
+  if (auto errors = details.find("errors"); errors != details.end()) {
+    auto texts = details.find("error_texts");
+    f.errors = error_facts(*errors, texts != details.end() ? *texts : json());
+    auto count = details.find("error_count");
+    f.error_count = count != details.end() && count->is_number_integer()
+                        ? count->get<int64_t>()
+                        : static_cast<int64_t>(f.errors.size());
+    auto all = details.find("explained");
+    f.explained = all != details.end() && all->is_boolean() ? all->get<bool>() && f.result == "ko"
+                                                            : explained(f);
+  }
   return f;
 }
 

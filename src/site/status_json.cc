@@ -61,6 +61,7 @@ StatusSource::Published publish_row(const Config& config, const Paths& paths,
   if (!details.is_object()) details = json::object();
   auto steps = details.find("steps");
   auto coverage = details.find("coverage");
+  auto errors = details.find("errors");
 
   std::vector<const Revision*> ordered;
   for (const auto& [project, r] : by_project) ordered.push_back(r);
@@ -75,6 +76,8 @@ StatusSource::Published publish_row(const Config& config, const Paths& paths,
   l += coverage != details.end() ? compact(*coverage) : "null";
   l += ",\"created_at\":";
   append_time(l, f.created_at);
+  l += ",\"errors\":";
+  l += errors != details.end() && errors->is_array() ? compact(*errors) : "[]";
   l += ",\"finished_at\":";
   append_time(l, f.finished_at);
   l += ",\"group\":";

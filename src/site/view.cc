@@ -49,6 +49,25 @@ View steps_view(const std::vector<JobFacts::Step>& list) {
   return steps;
 }
 
+View errors_view(const JobFacts& job) {
+  View out{View::type::list};
+  for (const JobFacts::Error& e : job.errors) {
+    std::optional<std::string> href;
+    for (const JobFacts::Step& s : job.steps)
+      if (s.name == e.step) href = log_href(s.log);
+    View error;
+    put(error, "class", View{e.cls});
+    put(error, "step", View{e.step});
+    put(error, "text", View{e.text});
+    put(error, "trace", e.trace.empty() || e.trace == e.text ? View{false} : View{e.trace});
+    put(error, "fingerprint", View{e.fingerprint});
+    put(error, "line", e.line > 0 ? number_view(e.line) : View{false});
+    put(error, "log_href", href ? View{*href} : View{false});
+    append(out, std::move(error));
+  }
+  return out;
+}
+
 View artifacts_view(const Config& config, const Paths& paths, int64_t id,
                     const std::string& state) {
   View out{View::type::list};
@@ -128,6 +147,12 @@ View job_view(const Config& config, const Paths& paths, const JobFacts& job) {
   put(v, "revisions", revisions_view(config, job.revisions));
   put(v, "has_steps", View{steps.is_non_empty_list()});
   put(v, "steps", std::move(steps));
+  View errors = errors_view(job);
+  put(v, "has_errors", View{errors.is_non_empty_list()});
+  put(v, "errors", std::move(errors));
+  int64_t more = job.error_count - static_cast<int64_t>(job.errors.size());
+  put(v, "more_errors", more > 0 ? number_view(more) : View{false});
+  put(v, "explained", View{job.explained});
   put(v, "has_artifacts", View{artifacts.is_non_empty_list()});
   put(v, "artifacts", std::move(artifacts));
   put(v, "coverage", job.coverage ? View{number_text(*job.coverage) + "%"} : View{false});

@@ -74,6 +74,54 @@ CREATE TRIGGER remotes_updated AFTER UPDATE ON remotes
   UPDATE sequence SET next = next + 1 WHERE name = 'change';
 END;
 )sql",
+    // v3: build errors (SPEC "Build errors"): each job's errors, one row per fingerprint, and
+    // the errors table kept from them by triggers (so any deletion of jobs keeps it right).
+    R"sql(
+CREATE INDEX jobs_by_fingerprint ON jobs(fingerprint);
+CREATE TABLE job_errors(
+  job INTEGER NOT NULL, fingerprint TEXT NOT NULL, grp TEXT NOT NULL, class TEXT NOT NULL,
+  step TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY(job, fingerprint)) WITHOUT ROWID;
+CREATE INDEX job_errors_by_fingerprint ON job_errors(fingerprint, job);
+CREATE TABLE errors(
+  fingerprint TEXT PRIMARY KEY, sample TEXT NOT NULL, step TEXT NOT NULL,
+  first_job INTEGER NOT NULL, last_job INTEGER NOT NULL, jobs INTEGER NOT NULL,
+  flaky INTEGER NOT NULL);
+CREATE INDEX errors_by_last_job ON errors(last_job);
+CREATE TABLE error_groups(
+  fingerprint TEXT NOT NULL, grp TEXT NOT NULL, jobs INTEGER NOT NULL, last_job INTEGER NOT NULL,
+  PRIMARY KEY(fingerprint, grp)) WITHOUT ROWID;
+CREATE TRIGGER job_errors_inserted AFTER INSERT ON job_errors BEGIN
+  INSERT INTO errors(fingerprint, sample, step, first_job, last_job, jobs, flaky)
+    VALUES (NEW.fingerprint, NEW.text, NEW.step, NEW.job, NEW.job, 1, NEW.class = 'flaky')
+    ON CONFLICT(fingerprint) DO UPDATE SET jobs = jobs + 1, first_job = min(first_job, NEW.job),
+      last_job = max(last_job, NEW.job), flaky = flaky + (NEW.class = 'flaky');
+  INSERT INTO error_groups(fingerprint, grp, jobs, last_job)
+    VALUES (NEW.fingerprint, NEW.grp, 1, NEW.job)
+    ON CONFLICT(fingerprint, grp) DO UPDATE SET jobs = jobs + 1, last_job = max(last_job, NEW.job);
+END;
+CREATE TRIGGER job_errors_reclassified AFTER UPDATE OF class ON job_errors
+  WHEN NEW.class IS NOT OLD.class BEGIN
+  UPDATE errors SET flaky = flaky + (NEW.class = 'flaky') - (OLD.class = 'flaky')
+    WHERE fingerprint = NEW.fingerprint;
+END;
+CREATE TRIGGER job_errors_deleted AFTER DELETE ON job_errors BEGIN
+  UPDATE errors SET jobs = jobs - 1, flaky = flaky - (OLD.class = 'flaky'),
+    first_job = coalesce((SELECT min(job) FROM job_errors WHERE fingerprint = OLD.fingerprint),
+                         first_job),
+    last_job = coalesce((SELECT max(job) FROM job_errors WHERE fingerprint = OLD.fingerprint),
+                        last_job)
+    WHERE fingerprint = OLD.fingerprint;
+  DELETE FROM errors WHERE fingerprint = OLD.fingerprint AND jobs <= 0;
+  UPDATE error_groups SET jobs = jobs - 1,
+    last_job = coalesce((SELECT max(job) FROM job_errors
+                         WHERE fingerprint = OLD.fingerprint AND grp = OLD.grp), last_job)
+    WHERE fingerprint = OLD.fingerprint AND grp = OLD.grp;
+  DELETE FROM error_groups WHERE fingerprint = OLD.fingerprint AND grp = OLD.grp AND jobs <= 0;
+END;
+CREATE TRIGGER jobs_deleted_errors AFTER DELETE ON jobs BEGIN
+  DELETE FROM job_errors WHERE job = OLD.id;
+END;
+)sql",
 };
 static_assert(std::size(kMigrations) == Db::kSchemaVersion);
 

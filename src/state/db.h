@@ -44,9 +44,27 @@ struct GroupRecord {
   Time last_activity = 0;  // newest job creation or branch change
 };
 
+// One row of the errors table (SPEC "Build errors"): a fingerprint across every job.
+struct ErrorRecord {
+  std::string fingerprint;
+  std::string sample;  // the text of its first occurrence
+  std::string step;
+  int64_t first_job = 0;
+  int64_t last_job = 0;
+  int64_t jobs = 0;   // jobs it was seen in
+  int64_t flaky = 0;  // of which its class is flaky
+  std::vector<std::pair<std::string, int64_t>> groups;  // group, its newest job with it; newest first
+};
+
+// Where else an error was seen: a job and its group.
+struct ErrorSighting {
+  int64_t job = 0;
+  std::string group;
+};
+
 class Db {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating if needed) and migrates the database. Throws DbError.
   static std::unique_ptr<Db> open(const std::filesystem::path& file);
@@ -120,6 +138,23 @@ class Db {
   void mark_collected(int64_t id);
   void delete_job(int64_t id);
   void delete_all_jobs();
+
+  // --- build errors (db_errors.cc); kept consistent with jobs by triggers: deleting a job
+  // (clean) removes its errors and updates the errors table ---
+  // Records that `job` (of `group`) had the error `fingerprint` with class `cls`.
+  void insert_job_error(int64_t job, const std::string& group, const std::string& fingerprint,
+                        const std::string& cls, const std::string& step, const std::string& text);
+  bool has_job_errors(int64_t job);
+  // Another job that had `fingerprint`: base groups first, then the newest.
+  std::optional<ErrorSighting> error_seen_elsewhere(const std::string& fingerprint, int64_t job);
+  // The newest other job with the same job fingerprint that ended ok or warn.
+  std::optional<int64_t> passing_twin(const std::string& job_fingerprint, int64_t job);
+  // Jobs with the same job fingerprint (but `job`) holding errors whose class is not flaky.
+  std::vector<int64_t> jobs_with_unflaky_errors(const std::string& job_fingerprint, int64_t job);
+  void make_job_errors_flaky(int64_t job);
+  // The errors table, last seen first; at most `limit` rows (0: all).
+  std::vector<ErrorRecord> errors(size_t limit = 0);
+  int64_t error_count();
 
   // --- key/value (site bookkeeping, etc.) ---
   std::optional<std::string> meta(const std::string& key);

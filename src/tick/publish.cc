@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "site/errors_page.h"
 #include "site/nginx.h"
 #include "site/site.h"
 #include "site/status_json.h"
@@ -54,6 +55,8 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
     out.written = site->written;
   else
     out.errors.push_back(fmt::format("site: {}", site.error().message));
+  if (auto st = publish_errors_page(paths, db, boot ? Sync::later : Sync::now); !st)
+    out.errors.push_back(fmt::format("errors page: {}", st.error().message));
 
   std::vector<std::pair<int64_t, int>> live;
   for (const Job& j : db.jobs_in_states({JobState::running}))

@@ -4,6 +4,7 @@
 
 #include "exec/process.h"
 #include "job/details.h"
+#include "tick/build_errors.h"
 #include "job/lifecycle.h"
 
 namespace runbot {
@@ -136,6 +137,7 @@ ReapResult reap(const Config& config, const Paths& paths, Db& db, Time now) {
                  JobEnd{JobResult::ko, outcome.note, now, read_job_details(paths, job.id).dump()});
           break;
       }
+      record_build_errors(paths, db, job, out.changed, out.warnings);
     }
     db.update_job(job);
     out.changed.push_back(job.id);

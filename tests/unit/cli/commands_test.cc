@@ -23,7 +23,7 @@ TEST(Commands, EveryCommandIsCompleteAndFoundByName) {
   }
   EXPECT_EQ(find_command("frobnicate"), nullptr);
   EXPECT_EQ(names, (std::set<std::string>{"init", "tick", "run", "status", "build", "kill", "wake",
-                                          "keep", "gc", "clean", "job-run"}));
+                                          "keep", "gc", "clean", "job-run", "errors"}));
 }
 
 TEST(Commands, StateChangingCommandsWaitForTheLockAndTickSkips) {

@@ -48,6 +48,7 @@ json expected_object(const Config& config, const Job& job) {
           {"started_at", time(job.started_at)},
           {"finished_at", time(job.finished_at)},
           {"steps", details.contains("steps") ? details["steps"] : json::array()},
+          {"errors", details.contains("errors") ? details["errors"] : json::array()},
           {"coverage", details.contains("coverage") ? details["coverage"] : json(nullptr)},
           {"port", live ? json(job.port) : json(nullptr)},
           {"url", live ? json(instance_url(config.runbot, job.id)) : json(nullptr)}};
@@ -68,6 +69,9 @@ std::string describe(const JobFacts& f) {
     out += fmt::format("step {} {} {} {} {} {} {}\n", s.name, s.exit.value_or(-999),
                        s.seconds ? fmt::format("{}", *s.seconds) : "-", s.errors, s.warnings,
                        s.timed_out, s.log);
+  for (const auto& e : f.errors)
+    out += fmt::format("error {} {} {} {} {}\n", e.fingerprint, e.cls, e.step, e.text, e.line);
+  out += fmt::format("explained={}\n", f.explained);
   return out;
 }
 
@@ -100,6 +104,14 @@ Job base_job(int64_t id) {
                       {"timed_out", true},
                       {"log", fmt::format("jobs/{}/logs/test.log", id)}}}},
                    {"coverage", 80.25},
+                   {"errors",
+                    {{{"class", "known"},
+                      {"fingerprint", "0123456789abcdef"},
+                      {"line", 12},
+                      {"step", "test"},
+                      {"text", "ERROR boom <b>"}}}},
+                   {"error_texts", {"ERROR boom <b>\nmore"}},
+                   {"error_count", 3},
                    {"artifacts", json::array()}}
                   .dump();
   return j;
@@ -217,6 +229,10 @@ TEST_F(StatusLineTest, LinesAreTheJobObjectsAndFactsAreWhatTheLinesSay) {
   EXPECT_TRUE(pending["started_at"].is_null());
   EXPECT_NE(lines.at(3).line.find("\xef\xbf\xbd"), std::string::npos);  // U+FFFD
   EXPECT_EQ(lines.at(1).facts.steps.size(), 2u);
+  EXPECT_EQ(json::parse(lines.at(1).line)["errors"][0]["fingerprint"], "0123456789abcdef");
+  ASSERT_EQ(lines.at(1).facts.errors.size(), 1u);
+  EXPECT_EQ(lines.at(1).facts.errors[0].trace, "ERROR boom <b>\nmore");
+  EXPECT_EQ(lines.at(1).facts.error_count, 3);
   EXPECT_EQ(lines.at(1).facts.steps[1].timed_out, true);
   EXPECT_EQ(lines.at(1).facts.coverage, 80.25);
   EXPECT_EQ(lines.at(4).facts.revisions.size(), 2u);

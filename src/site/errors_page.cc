@@ -1,0 +1,49 @@
+#include "site/errors_page.h"
+
+#include "job/fingerprint.h"
+#include "site/template.h"
+
+namespace runbot {
+
+using nlohmann::json;
+
+std::string error_class(const ErrorRecord& e) {
+  if (e.flaky > 0) return "flaky";
+  return e.jobs > 1 ? "known" : "new";
+}
+
+json errors_document(Db& db, size_t limit) {
+  json list = json::array();
+  for (const ErrorRecord& e : db.errors(limit)) {
+    json groups = json::array();
+    for (const auto& [name, last] : e.groups) groups.push_back({{"name", name}, {"last_job", last}});
+    list.push_back({{"fingerprint", e.fingerprint},
+                    {"class", error_class(e)},
+                    {"text", error_summary(e.sample)},
+                    {"sample", e.sample},
+                    {"step", e.step},
+                    {"jobs", e.jobs},
+                    {"first_job", e.first_job},
+                    {"last_job", e.last_job},
+                    {"groups", std::move(groups)}});
+  }
+  return {{"version", 1}, {"errors", std::move(list)}};
+}
+
+Status publish_errors_page(const Paths& paths, Db& db, Sync sync) {
+  auto tmpl = load_template("errors.html.mustache");
+  if (!tmpl) return tmpl.error();
+  json doc = errors_document(db, kErrorsPageRows);
+  int64_t count = db.error_count();
+  size_t shown = doc["errors"].size();
+  json view = {{"errors", doc["errors"]},
+               {"has_errors", shown > 0},
+               {"count", count},
+               {"shown", shown},
+               {"cut", static_cast<size_t>(count) > shown}};
+  auto written = write_file_if_changed(paths.www() / "errors.html", tmpl->render(view), sync);
+  if (!written) return written.error();
+  return {};
+}
+
+}  // namespace runbot
