@@ -16,7 +16,8 @@ json errors_document(Db& db, size_t limit) {
   json list = json::array();
   for (const ErrorRecord& e : db.errors(limit)) {
     json groups = json::array();
-    for (const auto& [name, last] : e.groups) groups.push_back({{"name", name}, {"last_job", last}});
+    for (const auto& [name, last] : e.groups)
+      groups.push_back({{"name", name}, {"last_job", last}});
     list.push_back({{"fingerprint", e.fingerprint},
                     {"class", error_class(e)},
                     {"text", error_summary(e.sample)},

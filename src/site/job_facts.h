@@ -26,7 +26,7 @@ struct JobFacts {
     bool timed_out = false;
     std::string log;  // "jobs/<id>/logs/<name>.log"
   };
-  struct Error {  // SPEC "Build errors"
+  struct Error {                               // SPEC "Build errors"
     std::string fingerprint, cls, step, text;  // text: one line
     std::string trace;                         // its whole text, when known (pages)
     int64_t line = 0;                          // in the step's log
@@ -41,9 +41,9 @@ struct JobFacts {
   std::vector<Revision> revisions;                  // one per project, by project name
   std::vector<Step> steps;
   std::optional<double> coverage;
-  std::vector<Error> errors;  // the first ones (at most 20)
-  int64_t error_count = 0;    // all of them (0 when unknown)
-  bool explained = false;     // ko, and every error is known or flaky
+  std::vector<Error> errors;    // the first ones (at most 20)
+  int64_t error_count = 0;      // all of them (0 when unknown)
+  bool explained = false;       // ko, and every error is known or flaky
   std::optional<int64_t> port;  // set while its instance is live
   std::string url;              // likewise
 };

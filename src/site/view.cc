@@ -142,8 +142,9 @@ View job_view(const Config& config, const Paths& paths, const JobFacts& job) {
   put(v, "created_at", opt_view(job.created_at));
   put(v, "started_at", opt_view(job.started_at));
   put(v, "finished_at", opt_view(job.finished_at));
-  put(v, "duration", job.started && job.finished ? View{duration_text(*job.finished - *job.started)}
-                                                 : View{false});
+  put(v, "duration",
+      job.started && job.finished ? View{duration_text(*job.finished - *job.started)}
+                                  : View{false});
   put(v, "revisions", revisions_view(config, job.revisions));
   put(v, "has_steps", View{steps.is_non_empty_list()});
   put(v, "steps", std::move(steps));

@@ -49,8 +49,7 @@ bool Db::has_job_errors(int64_t job) {
   return q.bind(job).next();
 }
 
-std::optional<ErrorSighting> Db::error_seen_elsewhere(const std::string& fingerprint,
-                                                       int64_t job) {
+std::optional<ErrorSighting> Db::error_seen_elsewhere(const std::string& fingerprint, int64_t job) {
   const char* p = "looking an error up";
   Query q(statement(sql::kSeenElsewhere, p), p);
   if (!q.bind(fingerprint, job).next()) return std::nullopt;
@@ -64,8 +63,7 @@ std::optional<int64_t> Db::passing_twin(const std::string& job_fingerprint, int6
   return q.i64(0);
 }
 
-std::vector<int64_t> Db::jobs_with_unflaky_errors(const std::string& job_fingerprint,
-                                                  int64_t job) {
+std::vector<int64_t> Db::jobs_with_unflaky_errors(const std::string& job_fingerprint, int64_t job) {
   const char* p = "looking for failed jobs with the same revisions";
   Query q(statement(sql::kUnflakyTwins, p), p);
   q.bind(job_fingerprint, job);

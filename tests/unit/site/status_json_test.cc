@@ -1,11 +1,12 @@
 // A job row's status.json line is written field by field (no JSON tree per job), and its
 // page's facts are read from the row directly. Checked here against the object the line
 // stands for, built the way SPEC describes it, and against the facts read back from the line.
+#include "site/status_json.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "state/db.h"
-#include "site/status_json.h"
 #include "support/support.h"
 #include "util/clock.h"
 
