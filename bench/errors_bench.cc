@@ -31,12 +31,15 @@ const std::filesystem::path& big_log() {
     std::string line;
     size_t written = 0;
     for (int i = 0; written < 200u * 1000 * 1000; ++i) {
-      line = fmt::format("2024-05-03 10:{:02}:{:02},{:03} 4821 INFO runbot_7 odoo.modules.loading: "
-                         "loading module sale_{} ({}/{})\n",
-                         i / 60 % 60, i % 60, i % 1000, i % 300, i % 300, 300);
-      if (i % 1000 == 17) line = "2024-05-03 10:12:45,123 4821 WARNING runbot_7 odoo.fields: deprecated\n";
+      line = fmt::format(
+          "2024-05-03 10:{:02}:{:02},{:03} 4821 INFO runbot_7 odoo.modules.loading: "
+          "loading module sale_{} ({}/{})\n",
+          i / 60 % 60, i % 60, i % 1000, i % 300, i % 300, 300);
+      if (i % 1000 == 17)
+        line = "2024-05-03 10:12:45,123 4821 WARNING runbot_7 odoo.fields: deprecated\n";
       if (i % 20000 == 33)
-        line = fmt::format("2024-05-03 10:12:45,123 4821 ERROR runbot_7 odoo.sql_db: bad query {}\n", i);
+        line = fmt::format(
+            "2024-05-03 10:12:45,123 4821 ERROR runbot_7 odoo.sql_db: bad query {}\n", i);
       if (i % 50000 == 49)
         line = fmt::format(
             "2024-05-03 10:12:45,123 4821 ERROR runbot_7 odoo.modules.registry: Failed\n"
@@ -68,7 +71,8 @@ void BM_PlainRe2Scan200MB(benchmark::State& state) {
     carry.clear();
     for (ssize_t n; (n = ::read(fd.get(), chunk.data(), chunk.size())) > 0;) {
       std::string_view data(chunk.data(), static_cast<size_t>(n));
-      for (size_t nl; (nl = data.find('\n')) != std::string_view::npos; data.remove_prefix(nl + 1)) {
+      for (size_t nl; (nl = data.find('\n')) != std::string_view::npos;
+           data.remove_prefix(nl + 1)) {
         if (carry.empty()) {
           line(data.substr(0, nl));
         } else {

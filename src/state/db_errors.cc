@@ -89,8 +89,7 @@ std::vector<ErrorRecord> Db::errors(size_t limit, size_t max_groups) {
   // (each error's groups below)
   std::vector<ErrorRecord> out;
   while (q.next())
-    out.push_back(
-        {q.text(0), q.text(1), q.text(2), q.i64(3), q.i64(4), q.i64(5), q.i64(6), {}, 0});
+    out.push_back({q.text(0), q.text(1), q.text(2), q.i64(3), q.i64(4), q.i64(5), q.i64(6), {}, 0});
   auto bounded = [](size_t n) { return n == 0 ? int64_t{-1} : static_cast<int64_t>(n); };
   for (auto& e : out) {
     Query g(statement(sql::kErrorGroups, p), p);
