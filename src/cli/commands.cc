@@ -55,10 +55,16 @@ const Command kCommands[] = {
        return cmd_run(in.paths, tick_options(in.args), in.args["interval"].as<int>());
      },
      Lock::skip_if_busy, "--run", false},
-    {"status", "[--json]", "groups, jobs, instances, warnings",
-     "Show groups, jobs, instances and warnings (--json: status.json's document).",
-     [](cxxopts::Options& o) { o.add_options()("json", "print status.json (SPEC schema)"); },
-     [](const Invocation& in) { return cmd_status(in.paths, in.args.count("json") > 0); },
+    {"status", "[--json [--all]]", "groups, jobs, instances, warnings",
+     "Show groups, jobs, instances and warnings (--json: status.json's document, the current "
+     "jobs; --all: every job of the history, streamed).",
+     [](cxxopts::Options& o) {
+       o.add_options()("json", "print status.json (SPEC schema)")(
+           "all", "with --json: every job, not only the current ones");
+     },
+     [](const Invocation& in) {
+       return cmd_status(in.paths, in.args.count("json") > 0, in.args.count("all") > 0);
+     },
      Lock::none, nullptr, false},
     {"errors", "[--json]", "the build errors table: new, known and flaky errors",
      "Show every build error (fingerprint, class, jobs, groups, first and last job), last seen "

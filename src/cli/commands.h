@@ -48,8 +48,9 @@ TickOptions tick_options(const cxxopts::ParseResult& r);
 // cli/control.cc (kill, wake, keep, gc, clean). `lock` is the table's.
 int cmd_init(const Paths& paths, Lock lock, const std::string& config_file);
 int cmd_run(const Paths& paths, const TickOptions& options, int interval_seconds);
-int cmd_status(const Paths& paths, bool json);
+
 int cmd_errors(const Paths& paths, bool json);  // cli/errors.cc
+int cmd_status(const Paths& paths, bool json, bool all = false);
 int cmd_build(const Paths& paths, Lock lock, const std::string& group);
 int cmd_kill(const Paths& paths, Lock lock, int64_t job);
 int cmd_wake(const Paths& paths, Lock lock, int64_t job);

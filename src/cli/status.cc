@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "exec/confined.h"
+#include "site/full_render.h"
 #include "site/status_json.h"
 #include "tick/publish.h"
 #include "util/clock.h"
@@ -16,21 +17,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Groups (base first, then by activity), their newest jobs, remote warnings.
+// Groups (base first, then by activity), their newest jobs, remote warnings. Reads the
+// current jobs only (and one count over the history), so it answers at once at any history.
 std::string status_text(const Config& config, const Paths& paths, Db& db) {
-  std::vector<Job> jobs = db.jobs();
-  std::map<std::string, std::vector<const Job*>> by_group;
-  std::map<JobState, int> counts;
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
-    by_group[it->group].push_back(&*it);
-    counts[it->state]++;
-  }
+  std::map<std::string, std::vector<JobRow>> by_group;  // newest first
+  db.for_each_job_row(true, [&](JobRow&& row) {
+    auto& list = by_group[row.job.group];
+    if (list.size() < 5) list.push_back(std::move(row));
+    return true;
+  });
+  std::map<JobState, int64_t> counts = db.job_counts();
+  int64_t total = 0;
+  for (const auto& [state, n] : counts) total += n;
   std::string out = fmt::format(
       "{}: {} projects, {} jobs ({} pending, {} building, {} running), next job id {}\n",
-      paths.root.string(), config.projects.size(), jobs.size(), counts[JobState::pending],
+      paths.root.string(), config.projects.size(), total, counts[JobState::pending],
       counts[JobState::building], counts[JobState::running], db.next_job_id());
-  out += fmt::format("{}sandbox: {}\n", config.sandbox.confined() ? "" : "warning: ",
-                     sandbox_summary(config.sandbox));
+  out += fmt::format("{}sandbox: {}\n",
+                     config.sandbox.confined() ? "" : "warning: ", sandbox_summary(config.sandbox));
+  if (auto render = full_render_in_progress(db))
+    out += fmt::format("site: full render in progress ({} jobs rendered so far)\n", render->jobs);
   for (const RemoteStatus& r : db.remote_statuses())
     if (!r.ok)
       out += fmt::format("warning: {}: fetch of {} failed: {}\n", r.project, r.remote, r.message);
@@ -39,9 +45,8 @@ std::string status_text(const Config& config, const Paths& paths, Db& db) {
     out += fmt::format("\n{}{}{}\n", g.name, g.is_base ? " [base]" : "",
                        g.deleted ? " [deleted]" : "");
     for (const auto& w : g.warnings) out += fmt::format("  warning: {}\n", w);
-    int shown = 0;
-    for (const Job* j : by_group[g.name]) {
-      if (++shown > 5) break;
+    for (const JobRow& row : by_group[g.name]) {
+      const Job* j = &row.job;
       std::string result = j->result ? std::string(to_string(*j->result)) : "-";
       std::string extra =
           j->state == JobState::running && j->port ? "  " + instance_url(config.runbot, j->id) : "";
@@ -55,7 +60,7 @@ std::string status_text(const Config& config, const Paths& paths, Db& db) {
 
 }  // namespace
 
-int cmd_status(const Paths& paths, bool json) {
+int cmd_status(const Paths& paths, bool json, bool all) {
   auto config = load_config(paths.config());
   if (!config) {
     fmt::print(stderr, "{}\n", config.error().message);
@@ -70,12 +75,16 @@ int cmd_status(const Paths& paths, bool json) {
   auto db = Db::open(paths.db());
   Db::Transaction snapshot(*db, Db::Transaction::read);  // groups and jobs from one moment
   if (json) {
-    StatusSource source = status_source(*config, paths, *db);
     Time stamp = content_changed_at(paths, *db, now());
-    auto printed = write_status_json(source, stamp, [](std::string_view text) -> Status {
-      std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
-      return {};
-    });
+    Status printed;
+    try {
+      printed = write_status_json(*config, paths, *db, stamp, all, [](std::string_view text) {
+        std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
+        return std::cout ? Status{} : Status{Error{"cannot write to stdout"}};
+      });
+    } catch (const DbError& e) {
+      printed = Error{e.what()};
+    }
     if (!printed) {
       fmt::print(stderr, "openerp-runbot: {}\n", printed.error().message);
       return 1;

@@ -1,7 +1,12 @@
 #include "site/job_facts.h"
 
 #include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string_view>
 
+#include "job/details.h"
+#include "site/names.h"
 #include "util/clock.h"
 #include "util/json_fields.h"
 
@@ -11,22 +16,15 @@ using nlohmann::json;
 
 namespace {
 
-// `s` as status.json shows it once parsed: invalid UTF-8 replaced by U+FFFD, so that a page
-// says what status.json says (and is valid UTF-8).
-std::string as_in_json(const std::string& s) {
-  if (std::all_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x80; })) return s;
-  std::string dumped = json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-  return json::parse(dumped).get<std::string>();
-}
-
 std::vector<JobFacts::Step> step_facts(const json& steps) {
   using namespace json_fields;
   std::vector<JobFacts::Step> out;
   if (!steps.is_array()) return out;
   for (const json& s : steps)
-    out.push_back({text(s, "name"), integer(s, "exit"), number(s, "seconds"),
-                   integer(s, "errors").value_or(0), integer(s, "warnings").value_or(0),
-                   flag(s, "timed_out"), text(s, "log")});
+    if (s.is_object())
+      out.push_back({valid_utf8(text(s, "name")), integer(s, "exit"), number(s, "seconds"),
+                     integer(s, "errors").value_or(0), integer(s, "warnings").value_or(0),
+                     flag(s, "timed_out"), valid_utf8(text(s, "log"))});
   return out;
 }
 
@@ -37,10 +35,11 @@ std::vector<JobFacts::Error> error_facts(const json& errors, const json& texts) 
   for (size_t i = 0; i < errors.size(); ++i) {
     const json& e = errors[i];
     std::string trace = texts.is_array() && i < texts.size() && texts[i].is_string()
-                            ? as_in_json(texts[i].get<std::string>())
+                            ? valid_utf8(texts[i].get<std::string>())
                             : std::string();
-    out.push_back({text(e, "fingerprint"), text(e, "class"), text(e, "step"), text(e, "text"),
-                   std::move(trace), integer(e, "line").value_or(0)});
+    out.push_back({valid_utf8(text(e, "fingerprint")), valid_utf8(text(e, "class")),
+                   valid_utf8(text(e, "step")), valid_utf8(text(e, "text")), std::move(trace),
+                   integer(e, "line").value_or(0)});
   }
   return out;
 }
@@ -52,79 +51,101 @@ bool explained(const JobFacts& f) {
                      [](const JobFacts::Error& e) { return e.cls == "known" || e.cls == "flaky"; });
 }
 
+std::optional<Time> time_of(Time t) { return t ? std::optional<Time>(t) : std::nullopt; }
+
 }  // namespace
 
-JobFacts job_facts(const json& job) {
-  using namespace json_fields;
-  JobFacts f;
-  f.id = integer(job, "id").value_or(0);
-  f.group = text(job, "group");
-  f.state = text(job, "state");
-  f.result = text(job, "result");
-  f.manual = flag(job, "manual");
-  f.pinned = flag(job, "pinned");
-  f.reason = text(job, "reason");
-  f.note = text(job, "note");
-  f.created_at = text(job, "created_at");
-  f.started_at = text(job, "started_at");
-  f.finished_at = text(job, "finished_at");
-  f.created = parse_iso8601(f.created_at);
-  f.started = parse_iso8601(f.started_at);
-  f.finished = parse_iso8601(f.finished_at);
-  if (const json& revs = field(job, "revisions"); revs.is_object())
-    for (const auto& [project, r] : revs.items())
-      f.revisions.push_back(
-          {project, text(r, "branch"), text(r, "rev"), text(r, "remote"), flag(r, "fallback")});
-  f.steps = step_facts(field(job, "steps"));
-  f.coverage = number(job, "coverage");
-  f.errors = error_facts(field(job, "errors"), json());
-  f.error_count = static_cast<int64_t>(f.errors.size());
-  f.explained = explained(f);
-  f.port = integer(job, "port");
-  f.url = text(job, "url");
-  return f;
-}
-
-JobFacts row_facts(const Config& config, const Job& job,
-                   const std::vector<const Revision*>& revisions, const json& details, bool full) {
+JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row) {
+  const Job& job = row.job;
   JobFacts f;
   f.id = job.id;
+  f.group = valid_utf8(job.group);
+  f.group_page = group_page_path(job.group);
   f.state = to_string(job.state);
   f.result = job.result ? std::string(to_string(*job.result)) : std::string();
+  f.manual = job.manual;
+  f.pinned = job.pinned;
+  f.reason = valid_utf8(job.reason);
+  f.note = valid_utf8(job.note);
   f.created_at = iso8601(job.created_at);
   f.started_at = iso8601(job.started_at);
   f.finished_at = iso8601(job.finished_at);
+  f.created = time_of(job.created_at);
+  f.started = time_of(job.started_at);
+  f.finished = time_of(job.finished_at);
+  std::map<std::string, JobFacts::Revision> by_project;  // as in a JSON object: the last wins
+  for (const Revision& r : Db::parse_revisions(row.revisions, job.id)) {
+    std::string project = valid_utf8(r.project);
+    by_project[project] = {project, valid_utf8(r.branch), valid_utf8(r.rev), valid_utf8(r.remote),
+                           r.fallback};
+  }
+  for (auto& [project, r] : by_project) f.revisions.push_back(std::move(r));
+  json details = json::object();
+  if (!job.details.empty())
+    details = json::parse(job.details, nullptr, false);
+  else if (job.state == JobState::building)
+    details = read_job_details(paths, job.id);
+  if (details.is_object()) {
+    f.steps = step_facts(json_fields::field(details, "steps"));
+    f.coverage = json_fields::number(details, "coverage");
+    if (auto errors = details.find("errors"); errors != details.end()) {
+      auto texts = details.find("error_texts");
+      f.errors = error_facts(*errors, texts != details.end() ? *texts : json());
+      f.error_count = json_fields::integer(details, "error_count")
+                          .value_or(static_cast<int64_t>(f.errors.size()));
+      auto all = details.find("explained");
+      f.explained = all != details.end() && all->is_boolean() ? all->get<bool>() && f.result == "ko"
+                                                              : explained(f);
+    }
+  }
   if (job.state == JobState::running && job.port) {
     f.port = job.port;
     f.url = instance_url(config.runbot, job.id);
   }
-  if (!full) return f;
-  f.group = as_in_json(job.group);
-  f.manual = job.manual;
-  f.pinned = job.pinned;
-  f.reason = as_in_json(job.reason);
-  f.note = as_in_json(job.note);
-  if (job.created_at) f.created = job.created_at;
-  if (job.started_at) f.started = job.started_at;
-  if (job.finished_at) f.finished = job.finished_at;
-  for (const Revision* r : revisions)
-    f.revisions.push_back({as_in_json(r->project), as_in_json(r->branch), as_in_json(r->rev),
-                           as_in_json(r->remote), r->fallback});
-  if (auto steps = details.find("steps"); steps != details.end()) f.steps = step_facts(*steps);
-  if (auto coverage = details.find("coverage"); coverage != details.end() && coverage->is_number())
-    f.coverage = coverage->get<double>();
-  if (auto errors = details.find("errors"); errors != details.end()) {
-    auto texts = details.find("error_texts");
-    f.errors = error_facts(*errors, texts != details.end() ? *texts : json());
-    auto count = details.find("error_count");
-    f.error_count = count != details.end() && count->is_number_integer()
-                        ? count->get<int64_t>()
-                        : static_cast<int64_t>(f.errors.size());
-    auto all = details.find("explained");
-    f.explained = all != details.end() && all->is_boolean() ? all->get<bool>() && f.result == "ko"
-                                                            : explained(f);
-  }
   return f;
+}
+
+void write_job(JsonWriter& w, const JobFacts& f) {
+  w.begin_object();
+  w.field("id", f.id).field("group", f.group).field("state", f.state);
+  w.key("result").text_or_null(f.result);
+  w.field("manual", f.manual).field("pinned", f.pinned);
+  w.field("reason", f.reason).field("note", f.note);
+  w.key("revisions").begin_object();
+  for (const JobFacts::Revision& r : f.revisions) {
+    w.key(r.project).begin_object();
+    w.field("rev", r.rev).field("branch", r.branch).field("remote", r.remote);
+    w.field("fallback", r.fallback).end_object();
+  }
+  w.end_object();
+  w.key("created_at").text_or_null(f.created_at);
+  w.key("started_at").text_or_null(f.started_at);
+  w.key("finished_at").text_or_null(f.finished_at);
+  w.key("steps").begin_array();
+  for (const JobFacts::Step& s : f.steps) {
+    w.begin_object().field("name", s.name).field("exit", s.exit).field("seconds", s.seconds);
+    w.field("errors", s.errors).field("warnings", s.warnings).field("timed_out", s.timed_out);
+    w.field("log", s.log).end_object();
+  }
+  w.end_array();
+  w.field("coverage", f.coverage);
+  w.key("errors").begin_array();
+  for (const JobFacts::Error& e : f.errors) {
+    w.begin_object().field("fingerprint", e.fingerprint).field("class", e.cls);
+    w.field("step", e.step).field("text", e.text).field("line", e.line).end_object();
+  }
+  w.end_array();
+  w.field("port", f.port);
+  w.key("url").text_or_null(f.url);
+  w.end_object();
+}
+
+std::string job_line(const JobFacts& job) {
+  std::string out;
+  out.reserve(1024);
+  JsonWriter w(out);
+  write_job(w, job);
+  return out;
 }
 
 }  // namespace runbot

@@ -1,14 +1,17 @@
-// JobFacts: one job as status.json, its page and its index cell show it, typed (no JSON tree
-// per job). Made from a DB row, or parsed back from a status.json job object.
+// JobFacts: one job as status.json, its page, its index cells and its group's page show it,
+// typed. The one path from a DB row to every output: row -> job_facts() -> write_job() (JSON)
+// or the views (site/view.h).
 #pragma once
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "model.h"
+#include "site/json_writer.h"
+#include "state/db.h"
+#include "util/paths.h"
 
 namespace runbot {
 
@@ -33,11 +36,12 @@ struct JobFacts {
   };
   int64_t id = 0;
   std::string group, state, result;  // result: "" while not known
+  std::string group_page;            // group_page_path() of the group
   bool manual = false;
   bool pinned = false;
   std::string reason, note;
   std::string created_at, started_at, finished_at;  // ISO 8601, "" when not (yet) known
-  std::optional<Time> created, started, finished;   // the same, parsed
+  std::optional<Time> created, started, finished;   // the same, as times
   std::vector<Revision> revisions;                  // one per project, by project name
   std::vector<Step> steps;
   std::optional<double> coverage;
@@ -48,16 +52,14 @@ struct JobFacts {
   std::string url;              // likewise
 };
 
-// The facts of a status.json job object (a document built in memory, or an older file):
-// missing or mistyped fields read as absent.
-JobFacts job_facts(const nlohmann::json& job);
+// The facts of a row: its stored revisions parsed (throws DbError when they are not sound),
+// its build details from the row, or from its folder's markers while it is building. Text
+// fields are valid UTF-8 (invalid sequences replaced by U+FFFD, as status.json has them).
+JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row);
 
-// The facts of a DB row. `revisions`: one per project, by project name; `details`: its build
-// details (job/details.h), an object. Without `full`, only what a status.json line needs
-// besides the row itself: id, state, result, the ISO times, port and url. Text fields are as
-// status.json shows them once parsed (invalid UTF-8 replaced by U+FFFD).
-JobFacts row_facts(const Config& config, const Job& job,
-                   const std::vector<const Revision*>& revisions, const nlohmann::json& details,
-                   bool full);
+// The job's status.json object (SPEC "Site"), keys in SPEC's order.
+void write_job(JsonWriter& out, const JobFacts& job);
+// The same as one compact line of text.
+std::string job_line(const JobFacts& job);
 
 }  // namespace runbot

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace runbot {
@@ -28,23 +29,39 @@ bool is_digits(std::string_view s) {
   return true;
 }
 
+bool is_readable_key(const std::string& group) {
+  if (group.empty() || group.size() > 100) return false;
+  char c = group.front();
+  bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  return alnum && std::all_of(group.begin(), group.end(), is_name_char);
+}
+
 }  // namespace
 
-std::string badge_path(const std::string& group) { return "badge/" + badge_stem(group) + ".svg"; }
-
-std::string badge_stem(const std::string& group) {
+std::string group_key(const std::string& group) {
+  if (is_readable_key(group)) return group;
   constexpr size_t kMaxHexBytes = 60;  // keeps file names far below NAME_MAX
   if (group.size() <= kMaxHexBytes) {
-    std::string hex;
+    std::string hex = "~";
     for (unsigned char c : group) hex += fmt::format("{:02x}", c);
-    return hex.empty() ? "empty" : hex;
+    return group.empty() ? "~empty" : hex;
   }
   uint64_t h = 14695981039346656037ull;  // FNV-1a
   for (unsigned char c : group) {
     h ^= c;
     h *= 1099511628211ull;
   }
-  return fmt::format("h{:016x}", h);
+  return fmt::format("~h{:016x}", h);
+}
+
+std::string badge_path(const std::string& group) { return "badge/" + group_key(group) + ".svg"; }
+
+std::string group_page_path(const std::string& group) {
+  return "group/" + group_key(group) + ".html";
+}
+
+std::string group_page_path(const std::string& group, int64_t n) {
+  return fmt::format("group/{}/{}.html", group_key(group), n);
 }
 
 bool is_safe_artifact(const std::string& artifact) {
@@ -71,6 +88,18 @@ std::optional<std::string> log_href(const std::string& log) {
   constexpr std::string_view kLogs = "logs/";
   if (tail.rfind(kLogs, 0) != 0 || !is_safe_segment(tail.substr(kLogs.size()))) return std::nullopt;
   return "/" + log;
+}
+
+std::string url_encode(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (is_name_char(static_cast<char>(c)) || c == '~' || c == '/')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
 }
 
 bool is_plain_http_url(const std::string& url) {

@@ -11,7 +11,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include "site/status_json.h"
 #include "site/template.h"
 #include "site/view.h"
 #include "util/atomic_file.h"
@@ -19,7 +18,6 @@
 namespace runbot {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
 
@@ -57,6 +55,7 @@ void raise_open_files_limit() {
 struct PageWriter::Worker {
   Template page;
   Template cell;
+  Template mini;
   std::optional<Error> error;
 };
 
@@ -80,7 +79,10 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
     if (!page) return page.error();
     auto cell = load_template("job_cell.html.mustache");
     if (!cell) return cell.error();
-    auto worker = std::make_unique<Worker>(Worker{std::move(*page), std::move(*cell), {}});
+    auto mini = load_template("job_mini.html.mustache");
+    if (!mini) return mini.error();
+    auto worker =
+        std::make_unique<Worker>(Worker{std::move(*page), std::move(*cell), std::move(*mini), {}});
     if (threads == 0)
       writer->inline_ = std::move(worker);
     else
@@ -93,60 +95,46 @@ Result<std::unique_ptr<PageWriter>> PageWriter::start(const Config& config, cons
 
 PageWriter::~PageWriter() { (void)finish(); }
 
-// On a worker: the job's line, and its page's and cell's HTML. A fresh page (its file already
+// On a worker: the job's facts, its page's HTML, line and cells. A fresh page (its file already
 // created by add()) is written and closed here, in parallel with the other worker; compared
 // pages are left to deliver().
 void PageWriter::process(Worker& worker, Batch& batch) {
-  batch.lines.resize(batch.tasks.size());
-  for (size_t i = 0; i < batch.tasks.size(); ++i) {
-    Task& task = batch.tasks[i];
+  for (Task& task : batch.tasks) {
+    int64_t id = task.row.job.id;
     try {
-      bool needs_facts = !worker.error && (task.page || task.cell);
-      StatusSource::Published job;
-      if (const auto* row = std::get_if<StatusSource::Row>(&task.job)) {
-        if (!options_.publish_row) throw std::runtime_error("no way to publish a row");
-        job = options_.publish_row(*row, needs_facts);
-      } else {
-        const json& object = std::get<json>(task.job);
-        if (options_.lines) job.line = StatusJsonWriter::line(object);
-        if (needs_facts) job.facts = job_facts(object);
+      if (worker.error) throw std::runtime_error("not rendered: an earlier job failed");
+      JobFacts facts = job_facts(config_, paths_, task.row);
+      View view = job_view(config_, paths_, facts);
+      if (task.page) {
+        std::string html = worker.page.render(view);
+        if (task.fd) {
+          if (auto st = write_and_close(std::move(task.fd),
+                                        options_.dir / fmt::format("{}.html", id), html);
+              !st)
+            worker.error = st.error();
+          else
+            batch.written.push_back(id);
+        } else {
+          batch.pages.emplace_back(id, std::move(html));
+        }
       }
-      if (options_.lines) batch.lines[i] = std::move(job.line);
-      if (needs_facts) {
-        View view = job_view(config_, paths_, job.facts);
-        if (task.page) {
-          std::string html = worker.page.render(view);
-          if (task.fd) {
-            if (auto st = write_and_close(std::move(task.fd),
-                                          options_.dir / fmt::format("{}.html", task.id), html);
-                !st)
-              worker.error = st.error();
-            else
-              batch.written.push_back(task.id);
-          } else {
-            batch.pages.emplace_back(task.id, std::move(html));
-          }
-        }
-        if (task.cell) {
-          add_cell_fields(view, job.facts);
-          *task.cell = worker.cell.render(view);
-        }
+      if (task.out) {
+        task.out->line = job_line(facts);
+        task.out->mini = worker.mini.render(view);
+        add_cell_fields(view, facts);
+        task.out->cell = worker.cell.render(view);
       }
     } catch (const std::exception& e) {
       if (!worker.error)
-        worker.error = Error{fmt::format("job {}: cannot publish it: {}", task.id, e.what())};
+        worker.error = Error{fmt::format("job {}: cannot publish it: {}", id, e.what())};
     }
     task.fd.reset();  // not written: an error was found
   }
-  batch.tasks.clear();  // frees the jobs now, not when the batch is delivered
+  batch.tasks.clear();  // frees the rows now, not when the batch is delivered
 }
 
-// On the caller's thread: lines to the sink, compared pages to disk.
+// On the caller's thread: compared pages to disk.
 void PageWriter::deliver(Batch& batch) {
-  for (const std::string& line : batch.lines) {
-    if (error_ || !options_.lines) break;
-    if (auto st = options_.lines(line); !st) error_ = st.error();
-  }
   written_.insert(written_.end(), batch.written.begin(), batch.written.end());
   for (const auto& [id, html] : batch.pages) {
     if (error_) break;
@@ -156,7 +144,6 @@ void PageWriter::deliver(Batch& batch) {
     else if (*wrote)
       written_.push_back(id);
   }
-  batch.lines.clear();
   batch.pages.clear();
   batch.written.clear();
 }
@@ -210,7 +197,7 @@ Status PageWriter::push_batch() {
   return drain(kUnsentLimit);
 }
 
-Status PageWriter::add(int64_t id, Item job, bool page, std::string* cell) {
+Status PageWriter::add(JobRow row, bool page, Rendered* out) {
   if (error_) return *error_;
   if (!filling_) {
     filling_ = std::make_shared<Batch>();
@@ -220,7 +207,7 @@ Status PageWriter::add(int64_t id, Item job, bool page, std::string* cell) {
   if (page && options_.mode == Mode::fresh) {
     // Only the creation is serialised here: one thread creates every file in the folder (two
     // would queue on its lock). Writing the page is the workers' part.
-    std::string name = fmt::format("{}.html", id);
+    std::string name = fmt::format("{}.html", row.job.id);
     fd.reset(::openat(dir_fd_.get(), name.c_str(),
                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!fd) {
@@ -229,7 +216,7 @@ Status PageWriter::add(int64_t id, Item job, bool page, std::string* cell) {
       return *error_;
     }
   }
-  filling_->tasks.push_back(Task{id, std::move(job), page, cell, std::move(fd)});
+  filling_->tasks.push_back(Task{std::move(row), page, out, std::move(fd)});
   if (inline_) {
     std::shared_ptr<Batch> batch = std::move(filling_);
     process(*inline_, *batch);

@@ -1,15 +1,17 @@
-// Publishes the static site into www/: index.html, job/<id>.html, status.json, badges and
-// style.css. A file is rewritten only when its content changed; files of jobs and groups that
-// left the document are removed.
+// Publishes the static site into www/ from runbot.db: status.json (groups and current jobs),
+// history/<n>.json, index.html, job/<id>.html, group/<key>.html, badge/<key>.svg, and the
+// static files (style, scripts, the log viewer). A file is rewritten only when its content
+// changed. A publish renders what changed: the changed jobs' pages, the index and status.json
+// from the cache of each current job's rendering (runbot.db's site_jobs), the changed groups'
+// pages and badges, and the history pages that gained jobs.
 #pragma once
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "model.h"
-#include "site/status_json.h"
+#include "state/db.h"
 #include "util/atomic_file.h"
 #include "util/paths.h"
 #include "util/result.h"
@@ -18,25 +20,27 @@ namespace runbot {
 
 struct PublishResult {
   std::vector<std::string> written;  // paths relative to www/, in the order written
-  std::vector<std::string> removed;  // stale job pages and badges, relative to www/
+  std::vector<std::string> removed;  // stale pages and badges, relative to www/
+  bool complete = true;              // false while a full render is still in progress
 };
 
-// Writes the site for `source` into paths.www(), reading its jobs once, newest first, without
-// holding them all. status.json gets "updated_at" = `now` only when the rest of its content
-// changed. An idle publish writes nothing. With `only_jobs`, only those jobs' pages and their
-// groups' badges are rendered (plus index.html and status.json), and nothing is pruned.
-// Without it every page is rendered; into an empty site they are written into a staging
-// folder that replaces job/ whole, so a crash never leaves a half-written page.
-// `sync`: Sync::now flushes what was written (syncfs) before returning; Sync::later leaves it
-// in the page cache, where a process crash cannot lose it (publish() covers a reboot).
-Result<PublishResult> publish_site(const Config& config, const Paths& paths, StatusSource source,
-                                   Time now, const std::set<int64_t>* only_jobs = nullptr,
-                                   Sync sync = Sync::now);
+// Publishes what changed: `changed` holds the jobs changed since the last publish; nullptr
+// means "anything may have changed" and starts a full render (also started when the site's
+// format (templates, configuration) changed). A full render proceeds in bounded slices, one per
+// publish (site/full_render.h); status.json, the index and the changed jobs are always current.
+// status.json gets "updated_at" = `now` only when the rest of its content changed, so an idle
+// publish writes nothing. `sync`: Sync::now flushes what was written (syncfs) before
+// returning; Sync::later leaves it in the page cache (publish() covers a reboot).
+struct PublishOptions {
+  Sync sync = Sync::now;
+  int64_t full_render_budget = 20000;  // jobs rendered per publish by a full render
+};
+Result<PublishResult> publish_site(const Config& config, const Paths& paths, Db& db, Time now,
+                                   const std::set<int64_t>* changed, PublishOptions options = {});
 
-// The same for a whole status document (status_document()'s shape); not an object = error.
-Result<PublishResult> publish_site(const Config& config, const Paths& paths, nlohmann::json status,
-                                   Time now, const std::set<int64_t>* only_jobs = nullptr,
-                                   Sync sync = Sync::now);
+// True when no full render is under way and the site's format (templates, configuration) is
+// the one it was rendered with: then a publish with nothing changed has nothing to do.
+bool site_is_current(const Config& config, const Paths& paths, Db& db);
 
 // The SVG badge "runbot | <result>" for a group's newest finished result ("" = none yet).
 std::string render_badge(const std::string& result);

@@ -7,34 +7,23 @@
 
 #include "site/names.h"
 #include "util/clock.h"
-#include "util/json_fields.h"
 
 namespace runbot {
 
-using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-using json_fields::field;
-using json_fields::flag;
-using json_fields::text;
-
-// The string, or null when empty or absent (so `{{#x}}` sections hide it).
-json opt_text(const json& j, const char* key) {
-  std::string s = text(j, key);
-  return s.empty() ? json(nullptr) : json(s);
-}
 
 std::string number_text(double v) { return fmt::format("{:g}", v); }
 
 View opt_view(const std::string& s) { return s.empty() ? View{false} : View{s}; }
 View number_view(int64_t v) { return View{std::to_string(v)}; }
 
-View steps_view(const std::vector<JobFacts::Step>& list) {
+View steps_view(const Config& config, int64_t id, const std::vector<JobFacts::Step>& list) {
   View steps{View::type::list};
   for (const JobFacts::Step& s : list) {
     auto href = log_href(s.log);
+    std::string viewer = log_viewer_href(config, id, s);
     View step;
     put(step, "name", View{s.name});
     put(step, "exit", s.exit ? number_view(*s.exit) : View{"-"});
@@ -44,6 +33,7 @@ View steps_view(const std::vector<JobFacts::Step>& list) {
     put(step, "timed_out", View{s.timed_out});
     put(step, "failed", View{s.timed_out || (s.exit && *s.exit != 0)});
     put(step, "log_href", href ? View{*href} : View{false});
+    put(step, "viewer", viewer.empty() ? View{false} : View{viewer});
     append(steps, std::move(step));
   }
   return steps;
@@ -125,12 +115,14 @@ std::string job_class(const JobFacts& job) {
 
 View job_view(const Config& config, const Paths& paths, const JobFacts& job) {
   bool connect = job.state == "running" && is_plain_http_url(job.url);
-  View steps = steps_view(job.steps);
+  View steps = steps_view(config, job.id, job.steps);
   View artifacts = artifacts_view(config, paths, job.id, job.state);
   View v;
   put(v, "id", number_view(job.id));
   put(v, "page", View{fmt::format("job/{}.html", job.id)});
   put(v, "group", View{job.group});
+  put(v, "group_page", View{job.group_page});
+  put(v, "root", View{"../"});  // job/<id>.html; the index's cells set ""
   put(v, "label", View{job.result.empty() ? job.state : job.result});
   put(v, "state", View{job.state});
   put(v, "result", opt_view(job.result));
@@ -165,38 +157,124 @@ View job_view(const Config& config, const Paths& paths, const JobFacts& job) {
 void add_cell_fields(View& view, const JobFacts& job) {
   // Ages are shown by the page's script from the absolute time, so the HTML stays the same
   // while nothing changes (an idle tick rewrites nothing).
+  put(view, "root", View{""});
   put(view, "age", job.created ? View{short_time(*job.created)} : View{false});
   put(view, "building_since", job.state == "building" ? opt_view(job.started_at) : View{false});
 }
 
-json group_view(const json& group, const IndexCells& cells) {
-  std::string name = text(group, "name");
-  std::string base = text(group, "base");
-  json warnings = field(group, "warnings").is_array() ? field(group, "warnings") : json::array();
-  return {{"name", name},
-          {"base", base.empty() || base == name ? json(nullptr) : json(base)},
-          {"is_base", flag(group, "is_base")},
-          {"deleted", flag(group, "deleted")},
-          {"warnings", warnings},
-          {"badge", opt_text(group, "badge")},
-          {"cells", cells.html},
-          {"has_jobs", !cells.html.empty()},
-          {"hidden", cells.hidden ? json(cells.hidden) : json(nullptr)}};
+namespace {
+
+void put_group(View& v, const GroupFacts& group) {
+  put(v, "name", View{group.label});
+  put(v, "base", group.base.empty() || group.base == group.label ? View{false} : View{group.base});
+  put(v, "is_base", View{group.is_base});
+  put(v, "deleted", View{group.deleted});
+  View warnings{View::type::list};
+  for (const std::string& w : group.warnings) append(warnings, View{w});
+  put(v, "warning", group.warnings.empty() ? View{false} : View{group.warnings.front()});
+  put(v, "warnings", std::move(warnings));
+  put(v, "badge", View{group.badge});
+  put(v, "page", View{group.page});
 }
 
-json index_view(const Config& config, const json& next_job_id, bool has_groups,
-                const json& remote_list, const std::string& groups_html) {
-  json remotes = json::array();
-  for (const json& r : remote_list.is_array() ? remote_list : json::array())
-    if (field(r, "ok").is_boolean() && !flag(r, "ok"))
-      remotes.push_back({{"project", text(r, "project")},
-                         {"remote", text(r, "remote")},
-                         {"message", text(r, "message")}});
-  return {{"next_job_id", next_job_id.is_number_integer() ? next_job_id : json(nullptr)},
-          {"domain", config.runbot.domain},
-          {"groups", groups_html},
-          {"has_groups", has_groups},
-          {"remote_warnings", remotes}};
+}  // namespace
+
+View group_card_view(const GroupFacts& group, const IndexCells& cells) {
+  View v;
+  put_group(v, group);
+  put(v, "result", View{cells.result});
+  put(v, "cells", View{cells.html});
+  put(v, "has_jobs", View{!cells.html.empty()});
+  put(v, "hidden", cells.hidden ? number_view(static_cast<int64_t>(cells.hidden)) : View{false});
+  return v;
+}
+
+View group_row_view(const GroupFacts& group, const IndexCells& cells) {
+  View v;
+  put_group(v, group);
+  put(v, "result", View{cells.result});
+  put(v, "cells", View{cells.mini});
+  put(v, "hidden", cells.hidden ? number_view(static_cast<int64_t>(cells.hidden)) : View{false});
+  return v;
+}
+
+View index_view(const Config& config, const StatusHead& head, std::string rows_html,
+                std::string cards_html) {
+  View remotes{View::type::list};
+  for (const RemoteStatus& r : head.remotes) {
+    if (r.ok) continue;
+    View remote;
+    put(remote, "project", View{r.project});
+    put(remote, "remote", View{r.remote});
+    put(remote, "message", View{r.message});
+    append(remotes, std::move(remote));
+  }
+  View v;
+  put(v, "next_job_id", number_view(head.next_job_id));
+  put(v, "domain", View{config.runbot.domain});
+  put(v, "group_count", number_view(static_cast<int64_t>(head.groups.size())));
+  put(v, "has_groups", View{!head.groups.empty()});
+  put(v, "view", View{cards_html.empty() ? "compact" : "cards"});
+  put(v, "has_cards", View{!cards_html.empty()});
+  put(v, "rows", View{std::move(rows_html)});
+  put(v, "cards", View{std::move(cards_html)});
+  put(v, "remote_warnings", std::move(remotes));
+  return v;
+}
+
+View group_page_view(const Config& config, const Paths& paths, const GroupFacts& group,
+                     const std::vector<JobFacts>& jobs, int64_t n, int64_t pages, int64_t total,
+                     bool main) {
+  std::string root = main ? "../" : "../../";
+  std::string key_path = group.page.substr(std::string("group/").size());  // "<key>.html"
+  std::string key = key_path.substr(0, key_path.size() - 5);
+  View rows{View::type::list};
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+    View row = job_view(config, paths, *it);
+    add_cell_fields(row, *it);
+    put(row, "root", View{root});
+    append(rows, std::move(row));
+  }
+  // Links from this page's folder: group/ for the main page, group/<key>/ for numbered ones.
+  std::string numbered = main ? key + "/" : "";
+  View older{View::type::list};
+  if (main)
+    for (int64_t k = pages - 1; k >= 1; --k) {
+      View link;
+      put(link, "n", number_view(k));
+      put(link, "href", View{fmt::format("{}{}.html", numbered, k)});
+      append(older, std::move(link));
+    }
+  View v;
+  put_group(v, group);
+  put(v, "root", View{root});
+  put(v, "badge", View{root + group.badge});
+  put(v, "main", View{main});
+  put(v, "n", number_view(n));
+  put(v, "pages", number_view(pages));
+  put(v, "total", number_view(total));
+  put(v, "first", number_view((n - 1) * kGroupPageJobs + 1));
+  put(v, "last", number_view((n - 1) * kGroupPageJobs + static_cast<int64_t>(jobs.size())));
+  put(v, "rows", std::move(rows));
+  put(v, "has_rows", View{!jobs.empty()});
+  put(v, "newest", View{main ? key_path : "../" + key_path});
+  put(v, "previous", n > 1 ? View{fmt::format("{}{}.html", numbered, n - 1)} : View{false});
+  // A numbered page depends only on its jobs and on whether it is the last one.
+  put(v, "next",
+      main        ? View{false}
+      : n < pages ? View{fmt::format("{}.html", n + 1)}
+                  : View{"../" + key_path});
+  put(v, "older", std::move(older));
+  put(v, "has_older", View{main && pages > 1});
+  return v;
+}
+
+std::string log_viewer_href(const Config& config, int64_t job_id, const JobFacts::Step& step) {
+  auto href = log_href(step.log);
+  if (!href) return "";
+  return fmt::format("log.html#log={}&job={}&step={}&e={}&w={}", url_encode(*href), job_id,
+                     url_encode(step.name), url_encode(config.build.error_pattern),
+                     url_encode(config.build.warning_pattern));
 }
 
 }  // namespace runbot

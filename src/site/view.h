@@ -1,7 +1,6 @@
 // A job's facts and status.json's groups -> the data the HTML templates render. Every value is data
 // for mustache's escaping `{{x}}`; links are built only from ids and checked names (site/names.h).
 #pragma once
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,19 +30,36 @@ View job_view(const Config& config, const Paths& paths, const JobFacts& job);
 // does not show them).
 void add_cell_fields(View& view, const JobFacts& job);
 
-// One group's part of the index: its newest jobs' cells, already rendered, and how many older
-// jobs are not shown.
+// What the index shows of one group besides its facts: its newest jobs' cells (cards) and
+// compact cells, already rendered, how many of its current jobs are not shown, and the result
+// tokens the filter matches ("ko", "running ok", "building", ...; "" before its first job).
 struct IndexCells {
-  std::string html;
+  std::string html;  // cards
+  std::string mini;  // compact row
   size_t hidden = 0;
+  std::string result;
 };
 
-// One group's section of the index: status.json's group (with its "badge") and its cells.
-nlohmann::json group_view(const nlohmann::json& group, const IndexCells& cells);
+// One group's card and its compact row in the index.
+View group_card_view(const GroupFacts& group, const IndexCells& cells);
+View group_row_view(const GroupFacts& group, const IndexCells& cells);
 
-// The index page's data around its groups; `groups_html` is their sections, rendered apart.
-// Clock-independent.
-nlohmann::json index_view(const Config& config, const nlohmann::json& next_job_id, bool has_groups,
-                          const nlohmann::json& remotes, const std::string& groups_html);
+// The index page around its groups; `rows_html` and `cards_html` are their parts, rendered
+// apart ("" cards: the compact view only). Clock-independent.
+View index_view(const Config& config, const StatusHead& head, std::string rows_html,
+                std::string cards_html);
+
+constexpr int64_t kGroupPageJobs = 100;  // jobs per group page
+
+// A group's page: its facts, the jobs of page `n` of `pages` (newest first) and the links
+// between pages; `main` for group/<key>.html (the newest page), else group/<key>/<n>.html.
+View group_page_view(const Config& config, const Paths& paths, const GroupFacts& group,
+                     const std::vector<JobFacts>& jobs, int64_t n, int64_t pages, int64_t total,
+                     bool main);
+
+// The log viewer's address for one step's log, relative to www/ ("log.html#log=...&job=...&
+// step=...&e=...&w=..."; the error and warning patterns that classified it), or "" when the
+// step's log field is not a log of the job.
+std::string log_viewer_href(const Config& config, int64_t job_id, const JobFacts::Step& step);
 
 }  // namespace runbot

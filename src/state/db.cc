@@ -1,7 +1,5 @@
 #include "state/db.h"
 
-#include "state/db_query.h"
-
 #include <fmt/core.h>
 #include <sqlite3.h>
 
@@ -9,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
+
+#include "state/db_query.h"
 
 namespace runbot {
 
@@ -121,6 +121,24 @@ END;
 CREATE TRIGGER jobs_deleted_errors AFTER DELETE ON jobs BEGIN
   DELETE FROM job_errors WHERE job = OLD.id;
 END;
+)sql",
+    // v4: history (SPEC "Site"): a collected job gets its place in the history once (1, 2,
+    // ...; history/<n>.json holds places 1000(n-1)+1 .. 1000n), and the site's cache of what it
+    // rendered for each current job, so that a tick renders only the jobs that changed.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN archived INTEGER;
+INSERT INTO sequence(name, next) VALUES ('archive', 1);
+UPDATE jobs SET archived = r.n
+  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM jobs WHERE collected = 1) AS r
+  WHERE jobs.id = r.id;
+UPDATE sequence SET next = (SELECT count(*) + 1 FROM jobs WHERE collected = 1)
+  WHERE name = 'archive';
+CREATE INDEX jobs_current ON jobs(id) WHERE collected = 0;
+CREATE INDEX jobs_unarchived ON jobs(id) WHERE collected = 1 AND archived IS NULL;
+CREATE INDEX jobs_by_place ON jobs(archived) WHERE archived IS NOT NULL;
+CREATE TABLE site_jobs(
+  id INTEGER PRIMARY KEY, changed INTEGER NOT NULL, line TEXT NOT NULL, cell TEXT NOT NULL,
+  mini TEXT NOT NULL);
 )sql",
 };
 static_assert(std::size(kMigrations) == Db::kSchemaVersion);

@@ -53,8 +53,8 @@ struct ErrorRecord {
   int64_t last_job = 0;
   int64_t jobs = 0;   // jobs it was seen in
   int64_t flaky = 0;  // of which its class is flaky
-  std::vector<std::pair<std::string, int64_t>> groups;  // group, its newest job with it; newest first
-  int64_t group_count = 0;  // all its groups (`groups` may hold only the newest)
+  std::vector<std::pair<std::string, int64_t>>
+      groups;  // group, its newest job with it; newest first
 };
 
 // Where else an error was seen: a job and its group.
@@ -63,9 +63,37 @@ struct ErrorSighting {
   std::string group;
 };
 
+// A job as the site reads it: the row (its revisions left as the stored JSON text, for
+// Db::parse_revisions() on whichever thread renders it), its change stamp and its history place.
+struct JobRow {
+  Job job;                // revisions empty: see `revisions`
+  std::string revisions;  // as stored
+  int64_t changed = 0;    // the change counter's value when the row last changed
+  int64_t place = 0;      // its place in the history (1, 2, ...); 0 while it is current
+};
+
+// What the site rendered for a current job, and from which version of its row.
+struct SiteCache {
+  int64_t changed = 0;  // JobRow::changed it was rendered from
+  std::string line;     // its status.json object
+  std::string cell;     // its index card cell
+  std::string mini;     // its compact index cell
+};
+
+// A current job as the index and status.json place it: enough to order, group and colour it,
+// plus the cache when it is still valid (rendered from the row as it is).
+struct CurrentJob {
+  int64_t id = 0;
+  std::string group;
+  JobState state = JobState::pending;
+  std::optional<JobResult> result;
+  int64_t changed = 0;
+  std::optional<SiteCache> cache;  // only when cache->changed == changed
+};
+
 class Db {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (creating if needed) and migrates the database. Throws DbError.
   static std::unique_ptr<Db> open(const std::filesystem::path& file);
@@ -117,15 +145,8 @@ class Db {
   void update_job(const Job& job);  // every field but id
   std::optional<Job> job(int64_t id);
   std::vector<Job> jobs();  // all, id ascending
-  // Calls `each` with every job, newest first, one row at a time (the history is not held in
-  // memory), until it returns false. `each` must not write to the DB.
-  // Every job, newest first, until `each` returns false. Its revisions are left as stored
-  // (`revisions`, JSON text) for parse_revisions(), the costly part, on any thread.
-  void for_each_job_newest_first(const std::function<bool(Job&&, std::string&& revisions)>& each);
   // Stored revisions -> their list; throws DbError (naming the job) if they are not sound.
   static std::vector<Revision> parse_revisions(const std::string& text, int64_t job_id);
-  // Every group's job ids, newest first.
-  std::map<std::string, std::vector<int64_t>> job_ids_by_group();
   std::vector<Job> jobs_in_states(const std::vector<JobState>& states);
   std::vector<Job> jobs_of_group(const std::string& group);  // id ascending
   // The newest job of each group plus every pending or building one: what planning reads.
@@ -153,11 +174,36 @@ class Db {
   // Jobs with the same job fingerprint (but `job`) holding errors whose class is not flaky.
   std::vector<int64_t> jobs_with_unflaky_errors(const std::string& job_fingerprint, int64_t job);
   void make_job_errors_flaky(int64_t job);
-  // The errors table, last seen first; at most `limit` rows and `max_groups` groups each (0: all).
-  std::vector<ErrorRecord> errors(size_t limit = 0, size_t max_groups = 0);
+  // The errors table, last seen first; at most `limit` rows (0: all).
+  std::vector<ErrorRecord> errors(size_t limit = 0);
   int64_t error_count();
-  // Changes whenever the errors table does (count, jobs, classes, newest job).
-  std::string errors_signature();
+  // --- the site's reads (db_site.cc): current jobs, history, group pages, its cache ---
+  // Every current (not collected) job, newest first, with its valid cache entry.
+  void for_each_current_job(const std::function<void(CurrentJob&&)>& each);
+  // Rows, newest first, until `each` returns false: every job (`current_only` false) or the
+  // current ones.
+  void for_each_job_row(bool current_only, const std::function<bool(JobRow&&)>& each);
+  std::optional<JobRow> job_row(int64_t id);
+  // Rows with ids below `below`, newest first, at most `limit`.
+  std::vector<JobRow> job_rows_below(int64_t below, size_t limit);
+  // Rows whose history place is in [first, last], id ascending.
+  std::vector<JobRow> history_rows(int64_t first, int64_t last);
+  // How many jobs have a history place (the places are 1..history_size()).
+  int64_t history_size();
+  // Gives a place to collected jobs that have none (rows written by older versions or tools).
+  void place_collected_jobs();
+  // A group's jobs, id ascending, from the `offset`-th (0 = its oldest), at most `limit`.
+  std::vector<JobRow> group_rows(const std::string& group, int64_t offset, size_t limit);
+  int64_t group_job_count(const std::string& group);
+  // How many of the group's jobs are older than job `id`: its position in the group.
+  int64_t group_job_position(const std::string& group, int64_t id);
+  // Every group's current job ids, newest first.
+  std::map<std::string, std::vector<int64_t>> current_job_ids_by_group();
+  // Jobs per state, over the whole history (one index scan).
+  std::map<JobState, int64_t> job_counts();
+  void put_site_cache(int64_t id, const SiteCache& entry);
+  void drop_site_cache(int64_t id);
+  void clear_site_cache();
 
   // --- key/value (site bookkeeping, etc.) ---
   std::optional<std::string> meta(const std::string& key);

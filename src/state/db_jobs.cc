@@ -12,11 +12,8 @@ namespace {
 using namespace db_query;
 
 namespace sql {
-#define RUNBOT_JOB_COLUMNS                                                                     \
-  "id, grp, fingerprint, revisions, reason, manual, pinned, state, result, note, created_at, " \
-  "started_at, finished_at, instance_started_at, port, details"
-constexpr const char* kInsertJob =
-    "INSERT INTO jobs(" RUNBOT_JOB_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kInsertJob = "INSERT INTO jobs(" RUNBOT_JOB_COLUMNS
+                                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kUpdateJob =
     "UPDATE jobs SET grp = ?, fingerprint = ?, revisions = ?, reason = ?, manual = ?, "
     "pinned = ?, state = ?, result = ?, note = ?, created_at = ?, started_at = ?, "
@@ -33,20 +30,21 @@ constexpr const char* kJobsForPlanning =
     "created_at, started_at, finished_at, instance_started_at, port, '' FROM jobs WHERE id IN ("
     "SELECT (SELECT max(id) FROM jobs WHERE grp = g.name) FROM \"groups\" g "
     "UNION SELECT id FROM jobs WHERE state IN ('pending', 'building')) ORDER BY id";
-constexpr const char* kJobsChangedSince =
-    "SELECT id FROM jobs WHERE changed > ? ORDER BY id";
+constexpr const char* kJobsChangedSince = "SELECT id FROM jobs WHERE changed > ? ORDER BY id";
 constexpr const char* kJobsToCollect =
-    "SELECT id FROM (SELECT id, state, pinned, collected, "
-    "row_number() OVER (PARTITION BY grp ORDER BY id DESC) AS n FROM jobs) "
-    "WHERE n > ? AND state = 'done' AND pinned = 0 AND collected = 0 ORDER BY id";
-constexpr const char* kMarkCollected = "UPDATE jobs SET collected = 1 WHERE id = ?";
+    // Only the current jobs are ranked (a collected job is never among its group's newest):
+    // the cost follows them, not the history.
+    "SELECT id FROM (SELECT id, state, pinned, "
+    "row_number() OVER (PARTITION BY grp ORDER BY id DESC) AS n FROM jobs WHERE collected = 0) "
+    "WHERE n > ? AND state = 'done' AND pinned = 0 ORDER BY id";
+constexpr const char* kMarkCollected =
+    "UPDATE jobs SET collected = 1, archived = (SELECT next FROM sequence WHERE name = 'archive') "
+    "WHERE id = ? AND collected = 0";
+constexpr const char* kAdvanceArchive =
+    "UPDATE sequence SET next = next + 1 WHERE name = 'archive'";
 constexpr const char* kChangeCount = "SELECT next FROM sequence WHERE name = 'change'";
-constexpr const char* kJobsNewestFirst =
-    "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs ORDER BY id DESC";
-constexpr const char* kJobIdsByGroup = "SELECT grp, id FROM jobs ORDER BY id DESC";
 constexpr const char* kJobsOfGroup =
     "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE grp = ? ORDER BY id";
-#undef RUNBOT_JOB_COLUMNS
 constexpr const char* kDeleteJob = "DELETE FROM jobs WHERE id = ?";
 constexpr const char* kDeleteAllJobs = "DELETE FROM jobs";
 }  // namespace sql
@@ -79,36 +77,6 @@ std::vector<Revision> Db::parse_revisions(const std::string& text, int64_t job_i
 }
 
 namespace {
-
-// `revisions`: where to leave the stored text instead of parsing it into the job.
-Job read_job(const Query& q, std::string* revisions = nullptr) {
-  Job j;
-  j.id = q.i64(0);
-  j.group = q.text(1);
-  j.fingerprint = q.text(2);
-  if (revisions)
-    *revisions = q.text(3);
-  else
-    j.revisions = Db::parse_revisions(q.text(3), j.id);
-  j.reason = q.text(4);
-  j.manual = q.i64(5) != 0;
-  j.pinned = q.i64(6) != 0;
-  auto state = parse_job_state(q.text(7));
-  if (!state) throw DbError(fmt::format("runbot.db: job {} has state '{}'", j.id, q.text(7)));
-  j.state = *state;
-  if (!q.is_null(8)) {
-    j.result = parse_job_result(q.text(8));
-    if (!j.result) throw DbError(fmt::format("runbot.db: job {} has result '{}'", j.id, q.text(8)));
-  }
-  j.note = q.text(9);
-  j.created_at = q.i64(10);
-  j.started_at = q.i64(11);
-  j.finished_at = q.i64(12);
-  j.instance_started_at = q.i64(13);
-  j.port = static_cast<int>(q.i64(14));
-  j.details = q.text(15);
-  return j;
-}
 
 std::vector<Job> read_jobs(Query& q) {
   std::vector<Job> out;
@@ -161,24 +129,6 @@ std::vector<Job> Db::jobs() {
   return read_jobs(q);
 }
 
-void Db::for_each_job_newest_first(const std::function<bool(Job&&, std::string&&)>& each) {
-  const char* p = "reading jobs";
-  Query q(statement(sql::kJobsNewestFirst, p), p);
-  while (q.next()) {
-    std::string revisions;
-    Job job = read_job(q, &revisions);
-    if (!each(std::move(job), std::move(revisions))) break;
-  }
-}
-
-std::map<std::string, std::vector<int64_t>> Db::job_ids_by_group() {
-  const char* p = "reading the jobs of each group";
-  Query q(statement(sql::kJobIdsByGroup, p), p);
-  std::map<std::string, std::vector<int64_t>> out;
-  while (q.next()) out[q.text(0)].push_back(q.i64(1));
-  return out;
-}
-
 std::vector<Job> Db::jobs_in_states(const std::vector<JobState>& states) {
   if (states.empty()) return {};
   std::string marks = "?";
@@ -229,7 +179,11 @@ std::vector<int64_t> Db::jobs_to_collect(int keep_per_group) {
 
 void Db::mark_collected(int64_t id) {
   const char* p = "marking a job collected";
+  std::optional<Transaction> own;  // the caller's transaction, else one of its own
+  if (sqlite3_get_autocommit(handle())) own.emplace(*this);
   Query(statement(sql::kMarkCollected, p), p).bind(id).run();
+  if (sqlite3_changes(handle()) > 0) Query(statement(sql::kAdvanceArchive, p), p).run();
+  if (own) own->commit();
 }
 
 void Db::delete_job(int64_t id) {

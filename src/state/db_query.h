@@ -1,4 +1,5 @@
-// The DB's statement plumbing shared by db.cc and db_jobs.cc (not part of Db's interface).
+// The DB's statement plumbing shared by db.cc, db_jobs.cc and db_site.cc (not part of Db's
+// interface).
 #pragma once
 #include <fmt/core.h>
 #include <sqlite3.h>
@@ -7,6 +8,11 @@
 #include <string>
 
 #include "state/db.h"
+
+// A job row's columns, in the order read_job() reads them.
+#define RUNBOT_JOB_COLUMNS                                                                     \
+  "id, grp, fingerprint, revisions, reason, manual, pinned, state, result, note, created_at, " \
+  "started_at, finished_at, instance_started_at, port, details"
 
 namespace runbot::db_query {
 
@@ -77,7 +83,39 @@ inline json parse_array(const std::string& text, const std::string& what) {
   return j;
 }
 
+// `revisions`: where to leave the stored text instead of parsing it into the job.
+inline Job read_job(const Query& q, std::string* revisions = nullptr) {
+  Job j;
+  j.id = q.i64(0);
+  j.group = q.text(1);
+  j.fingerprint = q.text(2);
+  if (revisions)
+    *revisions = q.text(3);
+  else
+    j.revisions = Db::parse_revisions(q.text(3), j.id);
+  j.reason = q.text(4);
+  j.manual = q.i64(5) != 0;
+  j.pinned = q.i64(6) != 0;
+  auto state = parse_job_state(q.text(7));
+  if (!state) throw DbError(fmt::format("runbot.db: job {} has state '{}'", j.id, q.text(7)));
+  j.state = *state;
+  if (!q.is_null(8)) {
+    j.result = parse_job_result(q.text(8));
+    if (!j.result) throw DbError(fmt::format("runbot.db: job {} has result '{}'", j.id, q.text(8)));
+  }
+  j.note = q.text(9);
+  j.created_at = q.i64(10);
+  j.started_at = q.i64(11);
+  j.finished_at = q.i64(12);
+  j.instance_started_at = q.i64(13);
+  j.port = static_cast<int>(q.i64(14));
+  j.details = q.text(15);
+  return j;
+}
+
 // Invalid UTF-8 (possible in branch names) becomes U+FFFD rather than failing the tick.
-inline std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+inline std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace runbot::db_query

@@ -11,7 +11,6 @@
 #include "site/nginx.h"
 #include "site/site.h"
 #include "site/status_json.h"
-#include "site/view.h"
 #include "util/atomic_file.h"
 #include "util/clock.h"
 
@@ -40,7 +39,10 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
                   std::filesystem::exists(paths.www() / "status.json", ec) &&
                   std::filesystem::exists(paths.www() / "job", ec) &&
                   std::filesystem::exists(paths.nginx() / "runbot.conf", ec);
-  if (complete && *published == std::to_string(change)) return out;
+  // Nothing changed, no full render under way and the same templates and configuration:
+  // nothing to do at all.
+  if (complete && *published == std::to_string(change) && site_is_current(config, paths, db))
+    return out;
 
   std::optional<std::set<int64_t>> dirty;
   if (complete) {
@@ -49,12 +51,19 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
   }
   // Recorded before writing: files written now are unsynced until a reboot proves otherwise.
   if (boot && unsynced != boot) db.set_meta(kUnsyncedBootKey, *boot);
-  auto site = publish_site(config, paths, status_source(config, paths, db), now,
-                           dirty ? &*dirty : nullptr, boot ? Sync::later : Sync::now);
-  if (site)
+  Result<PublishResult> site = Error{""};
+  try {
+    site = publish_site(config, paths, db, now, dirty ? &*dirty : nullptr,
+                        {boot ? Sync::later : Sync::now});
+  } catch (const DbError& e) {
+    site = Error{e.what()};
+  }
+  if (site) {
     out.written = site->written;
-  else
+    out.full_render_done = site->complete;
+  } else {
     out.errors.push_back(fmt::format("site: {}", site.error().message));
+  }
   if (auto st = publish_errors_page(paths, db, boot ? Sync::later : Sync::now); !st)
     out.errors.push_back(fmt::format("errors page: {}", st.error().message));
 

@@ -14,6 +14,7 @@ struct PublishOutcome {
   std::vector<std::string> written;  // site files rewritten, relative to www/
   std::vector<std::string> nginx;    // what was done to nginx ("reloaded", "started", ...)
   std::vector<std::string> errors;   // one line each; publishing never aborts the tick
+  bool full_render_done = true;      // false while a full render proceeds slice by slice
 };
 
 PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time now);

@@ -1,15 +1,14 @@
 // Crash safety: kill -9 at every failpoint of a tick while commits keep arriving, kill -9 of a
 // runner mid-step, corrupt markers. Afterwards: consecutive ids, nothing stuck, no orphans.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <set>
 #include <thread>
 
-#include <gtest/gtest.h>
-
+#include "exec/process.h"
 #include "family.h"
 #include "job/job_file.h"
-#include "exec/process.h"
 
 namespace runbot::test {
 namespace {
@@ -34,7 +33,7 @@ std::vector<pid_t> processes_under(const fs::path& dir) {
 }
 
 void expect_consistent(const Family& f) {
-  auto st = f.status();
+  auto st = f.status_all();  // every job, the collected ones too
   std::vector<int64_t> ids;
   std::set<std::string> seen;
   for (const auto& j : st["jobs"]) {
@@ -44,7 +43,8 @@ void expect_consistent(const Family& f) {
     if (j["state"] == "done") {
       EXPECT_FALSE(j["result"].is_null()) << j.dump();
     }
-    std::string key = j["group"].get<std::string>() + j["revisions"].dump() + (j["manual"] ? "m" : "");
+    std::string key =
+        j["group"].get<std::string>() + j["revisions"].dump() + (j["manual"] ? "m" : "");
     if (j["result"] != "skipped") {
       EXPECT_TRUE(seen.insert(key).second) << "duplicate " << key;
     }
@@ -59,8 +59,8 @@ void expect_consistent(const Family& f) {
 TEST(CrashSafety, KillNineAtEveryFailpointWhileCommitsArrive) {
   Family f("", "steps = [{ name = \"test\", run = \"sleep 0.2\" }]");
   const std::vector<std::string> points = {
-      "tick.after-scan",      "record.after-insert", "record.before-commit", "tick.after-record",
-      "tick.after-reap",      "launch.after-job-json", "launch.after-spawn",  "tick.after-launch"};
+      "tick.after-scan", "record.after-insert",   "record.before-commit", "tick.after-record",
+      "tick.after-reap", "launch.after-job-json", "launch.after-spawn",   "tick.after-launch"};
   int round = 0;
   for (const auto& point : points) {
     // Free the workers so this tick surely creates, records and launches a job.

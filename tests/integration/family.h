@@ -24,6 +24,7 @@ struct Family {
   std::string config(const std::string& extra_runbot, const std::string& build) const;
   Cmd tick(const std::vector<std::string>& extra = {}) const;
   nlohmann::json status() const { return status_json(state); }
+  nlohmann::json status_all() const { return status_json(state, true); }
   // Waits (up to `seconds`) until no job is pending or building, ticking every 200 ms.
   bool settle(double seconds = 30) const;
 };

@@ -14,6 +14,7 @@
 
 #include "exec/process.h"
 #include "site/site.h"
+#include "state/db.h"
 #include "support/support.h"
 
 namespace runbot {
@@ -137,9 +138,10 @@ class NginxTest : public ::testing::Test {
 };
 
 TEST_F(NginxTest, PrivateNginxServesSiteLogsAndInstances) {
-  nlohmann::json status = {
-      {"version", 1}, {"groups", nlohmann::json::array()}, {"jobs", nlohmann::json::array()}};
-  ASSERT_TRUE(publish_site(config, paths, status, 1795000000));
+  {
+    auto db = Db::open(paths.db());
+    ASSERT_TRUE(publish_site(config, paths, *db, 1795000000, nullptr));
+  }
   fs::create_directories(paths.job(7) / "logs");
   fs::create_directories(paths.job(7) / "src");
   write_text(paths.job(7) / "logs" / "install.log", "installing é\n");

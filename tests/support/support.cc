@@ -162,8 +162,9 @@ std::string read_text(const fs::path& file) {
   return ss.str();
 }
 
-nlohmann::json status_json(const fs::path& dir) {
-  Cmd c = runbot(dir, {"status", "--json"});
+nlohmann::json status_json(const fs::path& dir, bool all) {
+  Cmd c = runbot(dir, all ? std::vector<std::string>{"status", "--json", "--all"}
+                          : std::vector<std::string>{"status", "--json"});
   EXPECT_EQ(c.status, 0) << c.err;
   nlohmann::json doc = nlohmann::json::parse(c.out, nullptr, false);
   if (doc.is_discarded())

@@ -2,10 +2,9 @@
 #pragma once
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace runbot::test {
 
@@ -46,8 +45,8 @@ class GitRepo {
   const std::filesystem::path& path() const { return dir_; }
   // Writes a file and commits it on `branch` (created from the current HEAD if missing).
   // Returns the new commit id.
-  std::string commit(const std::string& branch, const std::string& file,
-                     const std::string& content, const std::string& message = "change");
+  std::string commit(const std::string& branch, const std::string& file, const std::string& content,
+                     const std::string& message = "change");
   // Creates `branch` at the tip of `from`.
   void branch(const std::string& branch, const std::string& from);
   void delete_branch(const std::string& branch);
@@ -72,7 +71,8 @@ std::string unique_sleep();
 bool none_left(const std::string& text, double seconds = 5);
 
 // Parses `status --json` of the state dir.
-nlohmann::json status_json(const std::filesystem::path& dir);
+// `status --json` (the current jobs; with `all`, every job) as a document.
+nlohmann::json status_json(const std::filesystem::path& dir, bool all = false);
 // Ticks the runbot in `dir` until no job is pending or building (true), or `seconds` pass.
 bool settle(const std::filesystem::path& dir, double seconds = 30);
 

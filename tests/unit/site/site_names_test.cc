@@ -26,18 +26,50 @@ TEST(SiteText, AgesDurationsAndTimes) {
 
 // Templates escape with our html_escape: it must say exactly what kainjow's own would.
 TEST(SiteText, HtmlEscapeIsKainjowsEscape) {
-  std::vector<std::string> texts = {"", "plain text", "&", "<<>>", "\"'", "a&b<c>d\"e'f",
-                                    "x<img/src=x/onerror=alert(1)>", "caf\xc3\xa9 & \xff\xfe",
-                                    "&amp; already", "tail<", ">head", std::string(1000, 'z') + "'"};
+  std::vector<std::string> texts = {"",
+                                    "plain text",
+                                    "&",
+                                    "<<>>",
+                                    "\"'",
+                                    "a&b<c>d\"e'f",
+                                    "x<img/src=x/onerror=alert(1)>",
+                                    "caf\xc3\xa9 & \xff\xfe",
+                                    "&amp; already",
+                                    "tail<",
+                                    ">head",
+                                    std::string(1000, 'z') + "'"};
   for (int c = 0; c < 256; ++c) texts.push_back(std::string(3, static_cast<char>(c)));
   for (const std::string& t : texts)
     EXPECT_EQ(html_escape(t), kainjow::mustache::html_escape<std::string>(t)) << t;
 }
 
-TEST(SiteNames, BadgeStemsAndLinks) {
-  EXPECT_EQ(badge_stem("trunk"), "7472756e6b");
-  EXPECT_NE(badge_stem(std::string(200, 'a')), badge_stem(std::string(201, 'a')));
-  EXPECT_TRUE(std::regex_match(badge_stem(std::string(200, '/')), std::regex("h[0-9a-f]{16}")));
+// A README can embed badge/master.svg: plain names are their own key; any other name is encoded
+// with a '~' (never part of a plain name), so no two groups share a file.
+TEST(SiteNames, GroupKeysAreReadableForPlainNamesAndEncodedOtherwise) {
+  for (const std::string& plain : std::vector<std::string>{"master", "trunk", "6.0", "trunk-fix_42",
+                                                           "A.b-C", "0", std::string(100, 'a')})
+    EXPECT_EQ(group_key(plain), plain);
+  EXPECT_EQ(badge_path("master"), "badge/master.svg");
+  EXPECT_EQ(group_page_path("6.0"), "group/6.0.html");
+  EXPECT_EQ(group_page_path("6.0", 3), "group/6.0/3.html");
+  // Not plain: a leading '.', '-' or '_', a slash, a space, too long, not ASCII, empty.
+  EXPECT_EQ(group_key(".hidden"), "~2e68696464656e");
+  EXPECT_EQ(group_key("-x"), "~2d78");
+  EXPECT_EQ(group_key("_x"), "~5f78");
+  EXPECT_EQ(group_key("a/b"), "~612f62");
+  EXPECT_EQ(group_key(".."), "~2e2e");
+  EXPECT_EQ(group_key("a b"), "~612062");
+  EXPECT_EQ(group_key("caf\xc3\xa9"), "~636166c3a9");
+  EXPECT_EQ(group_key(""), "~empty");
+  EXPECT_NE(group_key(std::string(101, 'a')), std::string(101, 'a'));
+  EXPECT_TRUE(std::regex_match(group_key(std::string(101, 'a')), std::regex("~h[0-9a-f]{16}")));
+  EXPECT_NE(group_key(std::string(200, '/')), group_key(std::string(201, '/')));
+  // The encoded form of one name is never another name's plain key.
+  EXPECT_NE(group_key("t"), group_key("74"));
+  EXPECT_EQ(url_encode("ERROR|Traceback (x)"), "ERROR%7CTraceback%20%28x%29");
+}
+
+TEST(SiteNames, Links) {
   EXPECT_EQ(log_href("jobs/230/logs/install.log"), "/jobs/230/logs/install.log");
   EXPECT_FALSE(log_href("jobs/230/logs/../x"));
   EXPECT_FALSE(log_href("jobs/x/logs/a.log"));
