@@ -16,12 +16,15 @@ namespace runbot {
 std::string error_class(const ErrorRecord& e);
 
 // {"version": 1, "errors": [{"fingerprint", "class", "text", "sample", "step", "jobs",
-// "first_job", "last_job", "groups": [{"name", "last_job"}]}]}, last seen first; at most
-// `limit` errors (0: all).
-nlohmann::json errors_document(Db& db, size_t limit = 0);
+// "first_job", "last_job", "groups": [{"name", "last_job"}], "group_count"}]}, last seen
+// first; at most `limit` errors and `max_groups` groups each (0: all).
+nlohmann::json errors_document(Db& db, size_t limit = 0, size_t max_groups = 0);
 
-// Writes www/errors.html if its content changed (at most kErrorsPageRows errors).
+// Writes www/errors.html when the errors table changed since it was last written (or the page
+// is missing), and then only if its content changed (at most kErrorsPageRows errors, each with
+// its kErrorsPageGroups newest groups), so the page stays far under 5 MB.
 inline constexpr size_t kErrorsPageRows = 2000;
+inline constexpr size_t kErrorsPageGroups = 10;
 Status publish_errors_page(const Paths& paths, Db& db, Sync sync);
 
 }  // namespace runbot

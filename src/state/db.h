@@ -53,8 +53,8 @@ struct ErrorRecord {
   int64_t last_job = 0;
   int64_t jobs = 0;   // jobs it was seen in
   int64_t flaky = 0;  // of which its class is flaky
-  std::vector<std::pair<std::string, int64_t>>
-      groups;  // group, its newest job with it; newest first
+  std::vector<std::pair<std::string, int64_t>> groups;  // group, its newest job with it; newest first
+  int64_t group_count = 0;  // all its groups (`groups` may hold only the newest)
 };
 
 // Where else an error was seen: a job and its group.
@@ -174,8 +174,8 @@ class Db {
   // Jobs with the same job fingerprint (but `job`) holding errors whose class is not flaky.
   std::vector<int64_t> jobs_with_unflaky_errors(const std::string& job_fingerprint, int64_t job);
   void make_job_errors_flaky(int64_t job);
-  // The errors table, last seen first; at most `limit` rows (0: all).
-  std::vector<ErrorRecord> errors(size_t limit = 0);
+  // The errors table, last seen first; at most `limit` rows and `max_groups` groups each (0: all).
+  std::vector<ErrorRecord> errors(size_t limit = 0, size_t max_groups = 0);
   int64_t error_count();
   // --- the site's reads (db_site.cc): current jobs, history, group pages, its cache ---
   // Every current (not collected) job, newest first, with its valid cache entry.
@@ -204,6 +204,8 @@ class Db {
   void put_site_cache(int64_t id, const SiteCache& entry);
   void drop_site_cache(int64_t id);
   void clear_site_cache();
+  // Changes whenever the errors table does (count, jobs, classes, newest job).
+  std::string errors_signature();
 
   // --- key/value (site bookkeeping, etc.) ---
   std::optional<std::string> meta(const std::string& key);

@@ -30,8 +30,13 @@ constexpr const char* kErrors =
     "SELECT fingerprint, sample, step, first_job, last_job, jobs, flaky FROM errors "
     "ORDER BY last_job DESC, fingerprint LIMIT ?";
 constexpr const char* kErrorGroups =
-    "SELECT grp, last_job FROM error_groups WHERE fingerprint = ? ORDER BY last_job DESC, grp";
+    "SELECT grp, last_job FROM error_groups WHERE fingerprint = ? ORDER BY last_job DESC, grp "
+    "LIMIT ?";
+constexpr const char* kErrorGroupCount = "SELECT count(*) FROM error_groups WHERE fingerprint = ?";
 constexpr const char* kErrorCount = "SELECT count(*) FROM errors";
+constexpr const char* kErrorsSignature =
+    "SELECT count(*), coalesce(max(last_job), 0), coalesce(sum(jobs), 0), "
+    "coalesce(sum(flaky), 0), coalesce(min(first_job), 0) FROM errors";
 }  // namespace sql
 
 }  // namespace
@@ -77,17 +82,24 @@ void Db::make_job_errors_flaky(int64_t job) {
   Query(statement(sql::kMakeFlaky, p), p).bind(job).run();
 }
 
-std::vector<ErrorRecord> Db::errors(size_t limit) {
+std::vector<ErrorRecord> Db::errors(size_t limit, size_t max_groups) {
   const char* p = "reading the errors table";
   Query q(statement(sql::kErrors, p), p);
   q.bind(limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
+  // (each error's groups below)
   std::vector<ErrorRecord> out;
   while (q.next())
-    out.push_back({q.text(0), q.text(1), q.text(2), q.i64(3), q.i64(4), q.i64(5), q.i64(6), {}});
+    out.push_back({q.text(0), q.text(1), q.text(2), q.i64(3), q.i64(4), q.i64(5), q.i64(6), {}, 0});
+  auto bounded = [](size_t n) { return n == 0 ? int64_t{-1} : static_cast<int64_t>(n); };
   for (auto& e : out) {
     Query g(statement(sql::kErrorGroups, p), p);
-    g.bind(e.fingerprint);
+    g.bind(e.fingerprint, bounded(max_groups));
     while (g.next()) e.groups.emplace_back(g.text(0), g.i64(1));
+    e.group_count = static_cast<int64_t>(e.groups.size());
+    if (max_groups > 0 && e.groups.size() == max_groups) {
+      Query c(statement(sql::kErrorGroupCount, p), p);
+      if (c.bind(e.fingerprint).next()) e.group_count = c.i64(0);
+    }
   }
   return out;
 }
@@ -96,6 +108,13 @@ int64_t Db::error_count() {
   const char* p = "counting errors";
   Query q(statement(sql::kErrorCount, p), p);
   return q.next() ? q.i64(0) : 0;
+}
+
+std::string Db::errors_signature() {
+  const char* p = "reading the errors table's signature";
+  Query q(statement(sql::kErrorsSignature, p), p);
+  if (!q.next()) return "";
+  return fmt::format("{} {} {} {} {}", q.i64(0), q.i64(1), q.i64(2), q.i64(3), q.i64(4));
 }
 
 }  // namespace runbot
