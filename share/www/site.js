@@ -50,9 +50,13 @@
     }
   }
 
-  var p = params();
-  if (p.q) name.value = p.q;
-  if (p.r) result.value = p.r;
+  function fromAddress() {
+    var p = params();
+    name.value = p.q || "";
+    result.value = p.r || "";
+  }
+  fromAddress();
+  window.addEventListener("hashchange", function () { fromAddress(); apply(); });
   name.addEventListener("input", apply);
   result.addEventListener("change", apply);
   if (toggle) {
