@@ -1,14 +1,16 @@
 #include "family.h"
 
-#include <chrono>
-#include <thread>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 namespace runbot::test {
 
-Family::Family(const std::string& extra_runbot, const std::string& build) {
+Family::Family(const std::string& extra_runbot, const std::string& build,
+               const std::string& sections)
+    : sections(sections) {
   server = std::make_unique<GitRepo>(tmp / "server");
   addons = std::make_unique<GitRepo>(tmp / "addons");
   web = std::make_unique<GitRepo>(tmp / "web");
@@ -20,7 +22,7 @@ Family::Family(const std::string& extra_runbot, const std::string& build) {
   EXPECT_EQ(init.status, 0) << init.out << init.err;
 }
 
-Family::~Family() { runbot(state, {"clean"}); }
+Family::~Family() { command({"clean"}); }
 
 std::string Family::config(const std::string& extra_runbot, const std::string& build) const {
   std::string projects;
@@ -30,22 +32,21 @@ std::string Family::config(const std::string& extra_runbot, const std::string& b
         name, (tmp / name).string());
   // Defaults for the tests unless `extra_runbot` sets them (TOML forbids a key twice).
   std::string runbot;
-  for (const char* line : {"number = 4", "workers = 2", "nginx = \"include\"", "reload_command = \"true\""}) {
+  for (const char* line :
+       {"number = 4", "workers = 2", "nginx = \"include\"", "reload_command = \"true\""}) {
     std::string key = std::string(line).substr(0, std::string(line).find(' '));
     if (extra_runbot.find(key + " ") == std::string::npos) runbot += std::string(line) + "\n";
   }
   int base = 20000 + (getpid() % 2000) * 10;
-  return fmt::format("[runbot]\n{}port_range = \"{}-{}\"\n{}\n\n{}[build]\n{}\n", runbot, base,
-                     base + 9, extra_runbot, projects, build);
+  return fmt::format("[runbot]\n{}port_range = \"{}-{}\"\n{}\n\n{}[build]\n{}\n\n{}\n", runbot,
+                     base, base + 9, extra_runbot, projects, build, sections);
 }
 
 Cmd Family::tick(const std::vector<std::string>& extra) const {
   std::vector<std::string> args{"tick"};
   args.insert(args.end(), extra.begin(), extra.end());
-  return runbot(state, args);
+  return command(args);
 }
-
-bool Family::settle(double seconds) const { return test::settle(state, seconds); }
 
 std::vector<nlohmann::json> jobs_of(const nlohmann::json& status, const std::string& group) {
   std::vector<nlohmann::json> out;

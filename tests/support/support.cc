@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,10 +92,17 @@ std::string sh(const std::string& line, const fs::path& cwd) {
 
 Cmd runbot(const fs::path& dir, const std::vector<std::string>& args,
            const std::map<std::string, std::string>& env) {
-  std::vector<std::string> argv{RUNBOT_BINARY, "--dir", dir.string()};
+  return Launch{env, {}}.runbot(dir, args);
+}
+
+Cmd Launch::runbot(const fs::path& dir, const std::vector<std::string>& args) const {
+  const char* other = std::getenv("RUNBOT_TEST_BINARY");
+  std::vector<std::string> argv = prefix;
+  argv.insert(argv.end(), {other && *other ? other : RUNBOT_BINARY, "--dir", dir.string()});
   argv.insert(argv.end(), args.begin(), args.end());
+  const char* share = std::getenv("RUNBOT_TEST_SHARE");
   auto e = env;
-  e.emplace("RUNBOT_SHARE", RUNBOT_TEST_SHARE);
+  e.emplace("RUNBOT_SHARE", share && *share ? share : RUNBOT_TEST_SHARE);
   return run(argv, dir, e);
 }
 
@@ -162,7 +171,23 @@ std::string read_text(const fs::path& file) {
   return ss.str();
 }
 
-nlohmann::json status_json(const fs::path& dir, bool all) {
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+nlohmann::json status_json(const fs::path& dir, bool all) { return Launch{}.status(dir, all); }
+
+nlohmann::json Launch::status(const fs::path& dir, bool all) const {
   Cmd c = runbot(dir, all ? std::vector<std::string>{"status", "--json", "--all"}
                           : std::vector<std::string>{"status", "--json"});
   EXPECT_EQ(c.status, 0) << c.err;
@@ -174,12 +199,18 @@ nlohmann::json status_json(const fs::path& dir, bool all) {
   return doc;
 }
 
-bool settle(const fs::path& dir, double seconds) {
+bool settle(const fs::path& dir, double seconds) { return Launch{}.settle(dir, seconds); }
+
+bool Launch::settle(const fs::path& dir, double seconds) const {
   auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < until) {
-    runbot(dir, {"tick"});
+    Cmd tick = runbot(dir, {"tick"});
+    if (tick.status >= 124) {  // killed by a signal, or by the prefix's `timeout`
+      ADD_FAILURE() << "settle: tick exited " << tick.status << " (hung or crashed)\n" << tick.err;
+      return false;
+    }
     bool busy = false;
-    nlohmann::json st = status_json(dir);  // kept alive while ranging over its jobs
+    nlohmann::json st = status(dir);  // kept alive while ranging over its jobs
     if (!st.is_object() || !st.contains("jobs") || !st["jobs"].is_array()) {
       ADD_FAILURE() << "settle: status --json is not a document with a \"jobs\" array";
       return false;

@@ -34,9 +34,23 @@ Cmd run(const std::vector<std::string>& argv, const std::filesystem::path& cwd =
 // Runs a shell line (test scaffolding only), failing the test if it exits non-zero.
 std::string sh(const std::string& line, const std::filesystem::path& cwd = {});
 
-// Runs the real openerp-runbot binary with --dir `dir` and the given arguments.
+// Runs the real openerp-runbot binary with --dir `dir` and the given arguments. The binary is
+// the one this build made, or $RUNBOT_TEST_BINARY with $RUNBOT_TEST_SHARE (to run the
+// end-to-end tests against another build, e.g. an older commit's).
 Cmd runbot(const std::filesystem::path& dir, const std::vector<std::string>& args,
            const std::map<std::string, std::string>& env = {});
+
+// How a test starts the binary: more environment (a secret planted in the tick's) and a prefix
+// (`timeout 20`, or entering a PID namespace). The free functions use neither.
+struct Launch {
+  std::map<std::string, std::string> env;
+  std::vector<std::string> prefix;
+
+  Cmd runbot(const std::filesystem::path& dir, const std::vector<std::string>& args) const;
+  nlohmann::json status(const std::filesystem::path& dir, bool all = false) const;
+  // Ticks until no job is pending or building (true), or `seconds` pass.
+  bool settle(const std::filesystem::path& dir, double seconds = 30) const;
+};
 
 // A real (non-bare) git repository with deterministic commits.
 class GitRepo {
@@ -69,6 +83,9 @@ std::vector<int> processes_with(const std::string& text);
 std::string unique_sleep();
 // Waits up to `seconds` until no process carries `text`; true when none is left.
 bool none_left(const std::string& text, double seconds = 5);
+
+// A TCP port nothing is bound to on 127.0.0.1 now.
+int free_port();
 
 // Parses `status --json` of the state dir.
 // `status --json` (the current jobs; with `all`, every job) as a document.
