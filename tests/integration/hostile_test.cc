@@ -20,10 +20,9 @@ std::string step_log(const Family& f, const std::string& group, const std::strin
 
 // The step prints what it can find of the runbot's secrets into its (published) log.
 TEST(Hostile, StepCannotReadTheStateDirOrTheTicksEnvironment) {
-  Family f("",
-           "steps = [{ name = \"loot\", run = \"echo env:$RUNBOT_TEST_SECRET; "
-           "cat $RUNBOT_JOB_DIR/../../runbot.toml; ls $RUNBOT_JOB_DIR/..; "
-           "cat $RUNBOT_JOB_DIR/job.json; true\" }]");
+  Family f("", "steps = [{ name = \"loot\", run = \"echo env:$RUNBOT_TEST_SECRET; "
+               "cat $RUNBOT_JOB_DIR/../../runbot.toml; ls $RUNBOT_JOB_DIR/..; "
+               "cat $RUNBOT_JOB_DIR/job.json; true\" }]");
   setenv("RUNBOT_TEST_SECRET", "hunter2-secret", 1);
   bool settled = f.settle(60);
   unsetenv("RUNBOT_TEST_SECRET");
@@ -37,10 +36,9 @@ TEST(Hostile, StepCannotReadTheStateDirOrTheTicksEnvironment) {
 
 // A green result written by the build itself, and a defaced site, must not stick.
 TEST(Hostile, StepCannotWriteItsMarkersTheDbOrTheSite) {
-  Family f("",
-           "steps = [{ name = \"forge\", run = \"d=$RUNBOT_JOB_DIR; "
-           "echo '{}' > $d/result.json; echo pwned > $d/../../www/index.html; "
-           "echo x > $d/../../runbot.db; exit 3\" }]");
+  Family f("", "steps = [{ name = \"forge\", run = \"d=$RUNBOT_JOB_DIR; "
+               "echo '{}' > $d/result.json; echo pwned > $d/../../www/index.html; "
+               "echo x > $d/../../runbot.db; exit 3\" }]");
   ASSERT_TRUE(f.settle(60));
   auto jobs = jobs_of(f.status(), "trunk");
   ASSERT_FALSE(jobs.empty());
@@ -62,9 +60,8 @@ TEST(Hostile, DaemonLeftByAStepDiesWithIt) {
 
 // The build is not root, has no capabilities and cannot gain privileges.
 TEST(Hostile, StepRunsUnprivileged) {
-  Family f("",
-           "steps = [{ name = \"who\", run = \"echo uid=$(id -u); "
-           "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; touch /usr/pwned; true\" }]");
+  Family f("", "steps = [{ name = \"who\", run = \"echo uid=$(id -u); "
+               "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; touch /usr/pwned; true\" }]");
   ASSERT_TRUE(f.settle(60));
   std::string log = step_log(f, "trunk", "who");
   if (geteuid() == 0) {
