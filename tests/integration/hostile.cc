@@ -223,6 +223,8 @@ std::vector<std::string> Canary::join_group() const {
   return {"python3", "-c", kJoinGroup, std::to_string(inner_)};
 }
 
+uint64_t start_time_of(pid_t pid) { return stat_of(pid).first; }
+
 bool port_bindable(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;

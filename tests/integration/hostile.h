@@ -72,6 +72,7 @@ class PidJail {
   PidJail& operator=(const PidJail&) = delete;
 
   bool ok() const { return init_ > 0; }
+  pid_t init() const { return init_; }  // its pid 1, as the host sees it
   // nsenter into the jail (PID and mount namespaces).
   std::vector<std::string> prefix() const;
   // The signals its init received, one name per line ("" when none).
@@ -109,6 +110,9 @@ class Canary {
   pid_t inner_ = 0;
   uint64_t start_ = 0;
 };
+
+// Field 22 of /proc/<pid>/stat (what a marker's start_time holds); 0 when it is gone.
+uint64_t start_time_of(pid_t pid);
 
 // True when 127.0.0.1:port can be bound now (nothing holds it).
 bool port_bindable(int port);
