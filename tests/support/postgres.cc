@@ -101,6 +101,11 @@ std::vector<std::string> as_user(const std::string& os_user, std::vector<std::st
   return argv;
 }
 
+std::string fmt_hex(unsigned char c) {
+  const char* digits = "0123456789abcdef";
+  return {digits[c >> 4], digits[c & 15]};
+}
+
 std::string quote_ident(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -122,19 +127,32 @@ void stop_stale_servers(const fs::path& bin, const std::string& os_user) {
   }
 }
 
+std::string random_password() {
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  std::string out;
+  for (int i = 0; i < 16; ++i) out += fmt_hex(static_cast<unsigned char>(in.get()));
+  return "admin-" + out;
+}
+
 }  // namespace
 
-PostgresServer* PostgresServer::shared(std::string* why) {
-  static std::unique_ptr<PostgresServer> server;
-  static std::string failure;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
+PostgresServer* PostgresServer::shared(std::string* why) { return shared(why, false); }
+
+PostgresServer* PostgresServer::shared_with_password(std::string* why) { return shared(why, true); }
+
+PostgresServer* PostgresServer::shared(std::string* why, bool password) {
+  static std::unique_ptr<PostgresServer> servers[2];
+  static std::string failures[2];
+  static bool tried[2] = {false, false};
+  const int i = password ? 1 : 0;
+  if (!tried[i]) {
+    tried[i] = true;
     std::unique_ptr<PostgresServer> s(new PostgresServer);
-    if (s->start(&failure)) server = std::move(s);
+    if (password) s->password_ = random_password();
+    if (s->start(&failures[i])) servers[i] = std::move(s);
   }
-  if (!server && why) *why = failure;
-  return server.get();
+  if (!servers[i] && why) *why = failures[i];
+  return servers[i].get();
 }
 
 bool PostgresServer::start(std::string* why) {
@@ -171,9 +189,33 @@ bool PostgresServer::start(std::string* why) {
     }
   }
   fs::path data = dir_ / "data";
-  Cmd init = run(as_user(os_user_, {(bin_ / "initdb").string(), "-A", "trust", "-U", user_, "-E",
-                                    "UTF8", "--no-locale", "--no-sync", "-D", data.string()}),
-                 dir_);
+  std::vector<std::string> initdb{(bin_ / "initdb").string(),
+                                  "-A",
+                                  "trust",
+                                  "-U",
+                                  user_,
+                                  "-E",
+                                  "UTF8",
+                                  "--no-locale",
+                                  "--no-sync",
+                                  "-D",
+                                  data.string()};
+  if (!password_.empty()) {
+    fs::path pwfile = dir_ / "pwfile";
+    write_text(pwfile, password_ + "\n");
+    if (!os_user_.empty()) {
+      const passwd* pw = getpwnam(os_user_.c_str());
+      if (!pw || chown(pwfile.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+        *why = "cannot give " + pwfile.string() + " to " + os_user_;
+        return false;
+      }
+    }
+    initdb[2] = "scram-sha-256";
+    initdb.push_back("--pwfile=" + pwfile.string());
+  }
+  Cmd init = run(as_user(os_user_, initdb), dir_);
+  std::error_code removed;
+  fs::remove(dir_ / "pwfile", removed);  // nothing but the server keeps the password
   if (init.status != 0) {
     *why = "initdb failed: " + init.out + init.err;
     return false;
@@ -220,13 +262,22 @@ DatabaseConfig PostgresServer::config() const {
   c.host = "127.0.0.1";
   c.port = port_;
   c.user = user_;
+  c.password = password_;
   c.timeout = 60;
   return c;
 }
 
 Cmd PostgresServer::psql(const std::string& db, const std::string& sql) const {
+  return psql_as(user_, password_, db, sql);
+}
+
+Cmd PostgresServer::psql_as(const std::string& user, const std::string& password,
+                            const std::string& db, const std::string& sql) const {
+  std::map<std::string, std::string> env;
+  if (!password.empty()) env["PGPASSWORD"] = password;
   return run({"psql", "-X", "-At", "-w", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
-              std::to_string(port_), "-U", user_, "-d", db, "-c", sql});
+              std::to_string(port_), "-U", user, "-d", db, "-c", sql},
+             {}, env);
 }
 
 std::string PostgresServer::query(const std::string& db, const std::string& sql) const {
