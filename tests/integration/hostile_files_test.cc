@@ -109,6 +109,7 @@ for d in "$S" "$J/../.."; do
 done 2>/dev/null
 printf '%s' '{2}' > "$J/result.json" 2>/dev/null
 kill -9 $(sed 's/.*"pid": *\([0-9]*\).*/\1/' "$J/runner.json" 2>/dev/null) 2>/dev/null
+for m in runner.json instance.json step.json; do printf '{1}' > "$J/$m"; done 2>/dev/null
 exit 3
 )",
                             f.state.string(), mark, green));

@@ -225,5 +225,38 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"step.json", Forgery::pid0, "StepPid0"}),
     [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
 
+// The same attack from a confined (bwrap) instance: its markers are out of its reach, by the
+// path it is given and by the real one.
+TEST(HostileMarkersConfined, InstanceCannotReachItsMarkers) {
+  const std::string sleeper = unique_sleep();
+  Survivors guard(sleep_arg(sleeper));
+  Family f(
+      "",
+      "steps = [{ name = \"test\", run = \"true\" }]\nrun = 'exec sh \"$RUNBOT_SRC_SERVER/i.sh\"'");
+  only_trunk(f);
+  f.launch.prefix = {"timeout", "-k", "2", "15"};
+  commit_script(f, "trunk", "i.sh",
+                fmt::format(R"sh(for J in "$RUNBOT_JOB_DIR" '{0}/jobs/1'; do
+  for m in instance.json runner.json step.json result.json; do
+    rm -f "$J/$m" 2>/dev/null; mkfifo "$J/$m" 2>/dev/null && echo "FORGED $J/$m"
+  done
+done > "$RUNBOT_SRC/tried"
+exec {1}
+)sh",
+                            f.state.string(), sleeper));
+  ASSERT_TRUE(f.settle(30));
+  const fs::path dir = f.state / "jobs" / "1";
+  ASSERT_TRUE(wait_for_file(dir / "src" / "tried"));
+  for (int i = 0; i < 3; ++i) {
+    Cmd t = f.tick();
+    ASSERT_EQ(t.status, 0) << t.out << t.err;
+  }
+  EXPECT_EQ(read_text(dir / "src" / "tried"), "");
+  auto job = newest_job(f, "trunk");
+  EXPECT_EQ(job["state"], "running") << job.dump(2);
+  EXPECT_EQ(job["result"], "ok") << job.dump(2);
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(dir / "instance.json")));
+}
+
 }  // namespace
 }  // namespace runbot::test
