@@ -251,11 +251,16 @@ exec {1}
     Cmd t = f.tick();
     ASSERT_EQ(t.status, 0) << t.out << t.err;
   }
-  EXPECT_EQ(read_text(dir / "src" / "tried"), "");
+  // What it made in its own view of the job folder (a scratch of the sandbox) is no marker.
   auto job = newest_job(f, "trunk");
   EXPECT_EQ(job["state"], "running") << job.dump(2);
   EXPECT_EQ(job["result"], "ok") << job.dump(2);
-  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(dir / "instance.json")));
+  for (const char* m : {"instance.json", "runner.json", "result.json"})
+    EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(dir / m)))
+        << m << " was replaced:\n"
+        << read_text(dir / "src" / "tried");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "step.json")) &&
+               !fs::is_regular_file(fs::symlink_status(dir / "step.json")));
 }
 
 }  // namespace
