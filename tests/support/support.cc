@@ -242,7 +242,8 @@ std::vector<int> processes_with(const std::string& text) {
 
 std::string unique_sleep() {
   static int n = 0;
-  return "sleep " + std::to_string(100000 + (getpid() % 5000) * 100 + (++n % 100)) + "7";
+  // The whole pid: tests of other processes (other checkouts too) never get the same number.
+  return "sleep " + std::to_string(100000000000LL + getpid() * 1000LL + (++n % 1000)) + "7";
 }
 
 bool none_left(const std::string& text, double seconds) {
