@@ -117,10 +117,13 @@ std::string bwrap_error(const fs::path& log, uint64_t from) {
   return found.empty() ? "bwrap exited before its sandbox was ready" : found;
 }
 
-// A cgroup folder a marker names is used only if it is one the runbot makes.
+// A cgroup folder a marker names is only ever removed (rmdir, which fails on a group that
+// still has members or children), and only if it has the shape of one the runbot makes.
 bool runbot_cgroup(const std::string& dir) {
-  return dir.rfind("/sys/fs/cgroup/", 0) == 0 && dir.find("/openerp-runbot/job-") != dir.npos &&
-         dir.find("/../") == dir.npos && dir.find("/./") == dir.npos;
+  fs::path p(dir);
+  return dir.rfind("/sys/fs/cgroup/", 0) == 0 && p.lexically_normal() == p &&
+         p.parent_path().filename() == "openerp-runbot" &&
+         p.filename().string().rfind("job-", 0) == 0;
 }
 
 Confined confined_of(const Prepared& p, pid_t pid, std::optional<pid_t> init) {
@@ -149,14 +152,16 @@ bool end_namespace(const ProcessId& init) {
   return gone();
 }
 
-bool release(const std::vector<std::string>& cgroups, const std::string& limits) {
+// Kills what is left in the cgroups this process made (`own`), or only removes the empty
+// ones a marker names: a forged marker must not make the runbot kill another job's processes.
+bool release(const std::vector<std::string>& cgroups, const std::string& limits, bool own) {
   std::vector<fs::path> dirs;
   for (const auto& d : cgroups)
     if (runbot_cgroup(d)) dirs.emplace_back(d);
   if (dirs.empty()) return true;
   Cgroup g = Cgroup::existing(dirs, limits == "cgroup v2" ? LimitMechanism::cgroup_v2
                                                           : LimitMechanism::cgroup_v1);
-  bool empty = g.kill_all();
+  bool empty = own ? g.kill_all() : true;
   g.remove();
   return empty;
 }
@@ -189,10 +194,12 @@ Result<StepRun> run_confined(const SandboxRequest& request, const std::string& c
     return log_over || (should_stop && should_stop());
   };
   auto out = run_to_file(p.argv, log, p.options, std::chrono::seconds(5), stop);
+  // A flood faster than the poll ends before it is seen: the log's size tells afterwards.
+  if (max_log && size_of(log) > log_start + max_log) log_over = true;
   StepRun run;
   if (init) end_namespace(started.sandbox);
   bool oom = p.cgroup && p.cgroup->oom_killed();
-  if (p.cgroup) release(started.cgroups, p.limits);
+  if (p.cgroup) release(started.cgroups, p.limits, true);
   if (!out) {
     run.failure = p.confined ? "sandbox: " + out.error().message : out.error().message;
     return run;
@@ -243,7 +250,7 @@ bool stop_confined(const Confined& c, milliseconds grace) {
   bool ok = true;
   if (c.process.pid > 0) ok = kill_group(c.process, grace);
   if (c.sandbox.pid > 0) ok = end_namespace(c.sandbox) && ok;
-  ok = release(c.cgroups, c.limits) && ok;
+  ok = release(c.cgroups, c.limits, false) && ok;
   return ok;
 }
 

@@ -52,6 +52,13 @@ Result<std::optional<ProcessMarker>> read_process_marker(const fs::path& file) {
   if (missing(file)) return std::optional<ProcessMarker>{};
   auto doc = load(file);
   if (!doc) return doc.error();
+  // A pid the runner can never have written (init, a group, everything) is a planted marker.
+  for (const char* key : {"pid", "sandbox_pid"}) {
+    auto v = doc->find(key);
+    if (v != doc->end() && v->is_number() && !(v->is_number_unsigned() && v->get<uint64_t>() >= 2))
+      return Error{fmt::format("{}{}: {} {} is not a process the runbot starts", kBadMarker,
+                               file.filename().string(), key, v->dump())};
+  }
   FieldReader r(file.string());
   ProcessMarker m;
   // pid 0 or negative would address a whole process group (or everything) in kill(), pid 1
