@@ -22,9 +22,10 @@ class GroupPages {
 
   // The numbered page that holds job `id` of `group`.
   int64_t page_of(const GroupFacts& group, int64_t id);
-  // Writes the group's newest page, its last numbered page and the numbered pages in `pages`
-  // (every page with `all`). Returns how many jobs were rendered.
-  Result<int64_t> write(const GroupFacts& group, const std::set<int64_t>& pages, bool all,
+  // Writes the group's newest page, its last numbered page (and the one before when the last
+  // is new) and the numbered pages in `pages` (one entry per changed job; every page with
+  // `all`). Returns how many jobs were rendered.
+  Result<int64_t> write(const GroupFacts& group, const std::multiset<int64_t>& pages, bool all,
                         SiteFiles& files);
 
  private:

@@ -55,7 +55,7 @@ std::optional<Time> time_of(Time t) { return t ? std::optional<Time>(t) : std::n
 
 }  // namespace
 
-JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row) {
+JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row, bool revisions) {
   const Job& job = row.job;
   JobFacts f;
   f.id = job.id;
@@ -74,10 +74,13 @@ JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row) 
   f.started = time_of(job.started_at);
   f.finished = time_of(job.finished_at);
   std::map<std::string, JobFacts::Revision> by_project;  // as in a JSON object: the last wins
-  for (const Revision& r : Db::parse_revisions(row.revisions, job.id)) {
+  for (const Revision& r :
+       revisions ? Db::parse_revisions(row.revisions, job.id) : std::vector<Revision>{}) {
     std::string project = valid_utf8(r.project);
-    by_project[project] = {project, valid_utf8(r.branch), valid_utf8(r.rev), valid_utf8(r.remote),
-                           r.fallback};
+    const ProjectConfig* p = config.project(r.project);
+    bool fork = !p || p->remotes.empty() || p->remotes.front() != r.remote;
+    by_project[project] = {
+        project, valid_utf8(r.branch), valid_utf8(r.rev), valid_utf8(r.remote), r.fallback, fork};
   }
   for (auto& [project, r] : by_project) f.revisions.push_back(std::move(r));
   json details = json::object();
@@ -114,7 +117,8 @@ void write_job(JsonWriter& w, const JobFacts& f) {
   w.key("revisions").begin_object();
   for (const JobFacts::Revision& r : f.revisions) {
     w.key(r.project).begin_object();
-    w.field("rev", r.rev).field("branch", r.branch).field("remote", r.remote);
+    w.field("rev", r.rev).field("branch", r.branch);
+    if (r.fork) w.field("remote", r.remote);
     w.field("fallback", r.fallback).end_object();
   }
   w.end_object();

@@ -19,6 +19,7 @@ struct JobFacts {
   struct Revision {
     std::string project, branch, rev, remote;
     bool fallback = false;
+    bool fork = false;  // `remote` is not the project's main (first) remote
   };
   struct Step {
     std::string name;
@@ -55,9 +56,12 @@ struct JobFacts {
 // The facts of a row: its stored revisions parsed (throws DbError when they are not sound),
 // its build details from the row, or from its folder's markers while it is building. Text
 // fields are valid UTF-8 (invalid sequences replaced by U+FFFD, as status.json has them).
-JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row);
+// Without `revisions`, they are left out (a group page's rows do not show them).
+JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row,
+                   bool revisions = true);
 
-// The job's status.json object (SPEC "Site"), keys in SPEC's order.
+// The job's status.json object (SPEC "Site"), keys in SPEC's order. A revision's "remote" is
+// given when it came from a fork (not its project's first remote): status.json stays small.
 void write_job(JsonWriter& out, const JobFacts& job);
 // The same as one compact line of text.
 std::string job_line(const JobFacts& job);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "site/full_render.h"
 #include "site/group_pages.h"
@@ -23,7 +24,7 @@ namespace {
 
 constexpr const char* kFormatKey = "site.format";
 constexpr const char* kHistoryKey = "site.history_published";  // places written to history/
-constexpr const char* kFormatVersion = "3";  // bump when rendering changes without a template
+constexpr const char* kFormatVersion = "4";  // bump when rendering changes without a template
 constexpr size_t kCardGroups = 100;          // up to this many groups, the index has cards too
 constexpr size_t kCompactCells = 5;          // jobs per group in the compact view
 constexpr size_t kThreadsFrom = 64;          // jobs to render before threads are worth it
@@ -88,12 +89,12 @@ Result<Templates> load_index_templates() {
 // The current jobs, each with its rendering: from the cache, or rendered now (and cached).
 // Pages are written for the jobs in `pages`, and for those in `changed` that are no longer
 // current.
-Result<std::vector<CurrentJob>> render_current(const Config& config, const Paths& paths, Db& db,
-                                               const std::set<int64_t>& changed, SiteFiles& files) {
-  std::vector<CurrentJob> jobs;
-  db.for_each_current_job([&](CurrentJob&& j) { jobs.push_back(std::move(j)); });
-  std::vector<std::pair<size_t, bool>> todo;  // (index in jobs or SIZE_MAX, page)
-  std::set<int64_t> current;
+Status render_current(const Config& config, const Paths& paths, Db& db,
+                      const std::set<int64_t>& changed, std::vector<CurrentJob>& jobs,
+                      SiteFiles& files) {
+  std::vector<std::pair<size_t, bool>> todo;  // (index in jobs, page)
+  std::unordered_set<int64_t> current;
+  current.reserve(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     current.insert(jobs[i].id);
     bool page = changed.count(jobs[i].id) > 0;
@@ -119,7 +120,7 @@ Result<std::vector<CurrentJob>> render_current(const Config& config, const Paths
   for (size_t k = 0; added && k < gone.size(); ++k)
     if (auto row = db.job_row(gone[k])) added = (*pages)->add(std::move(*row), true, nullptr);
   auto written = (*pages)->finish();
-  if (!added) return added.error();
+  if (!added) return added;
   if (!written) return written.error();
   for (const std::string& rel : *written) files.wrote(rel);
 
@@ -134,7 +135,7 @@ Result<std::vector<CurrentJob>> render_current(const Config& config, const Paths
   }
   for (int64_t id : gone) db.drop_site_cache(id);
   t.commit();
-  return jobs;
+  return {};
 }
 
 // index.html and the badges of the groups in `badges` (every group with `all_badges`).
@@ -236,12 +237,16 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Db&
     db.set_meta(kHistoryKey, "0");
     t.commit();
   }
-  StatusHead head = status_head(config, db);
+  // The current jobs first: status.json's groups list them, the rest renders from them.
+  std::vector<CurrentJob> current;
+  current.reserve(4096);
+  bool cards = db.groups_count() <= static_cast<int64_t>(kCardGroups);
+  db.for_each_current_job([&](CurrentJob&& j) { current.push_back(std::move(j)); }, cards);
+  StatusHead head = status_head(config, db, &current);
   static const std::set<int64_t> kNothing;
   const std::set<int64_t>& dirty = changed && !restart ? *changed : kNothing;
-
-  auto jobs = render_current(config, paths, db, dirty, files);
-  if (!jobs) return jobs.error();
+  if (auto st = render_current(config, paths, db, dirty, current, files); !st) return st.error();
+  const std::vector<CurrentJob>* jobs = &current;
   // The groups whose pages and badge show a changed job, and the jobs of each.
   std::map<std::string, std::vector<int64_t>> dirty_groups;
   for (int64_t id : dirty)
@@ -252,7 +257,7 @@ Result<PublishResult> publish_site(const Config& config, const Paths& paths, Db&
   for (const GroupFacts& g : head.groups) {
     auto it = dirty_groups.find(g.name);
     if (it == dirty_groups.end()) continue;
-    std::set<int64_t> pages;
+    std::multiset<int64_t> pages;
     for (int64_t id : it->second) pages.insert(groups->page_of(g, id));
     if (auto wrote = groups->write(g, pages, false, files); !wrote) return wrote.error();
   }

@@ -28,10 +28,14 @@ std::vector<GroupRecord> ordered_groups(const Config& config, std::vector<GroupR
   return groups;
 }
 
-StatusHead status_head(const Config& config, Db& db) {
+StatusHead status_head(const Config& config, Db& db, const std::vector<CurrentJob>* current) {
   StatusHead head;
   head.next_job_id = db.next_job_id();
-  auto ids = db.current_job_ids_by_group();
+  std::map<std::string, std::vector<int64_t>> ids;
+  if (current)
+    for (const CurrentJob& j : *current) ids[j.group].push_back(j.id);
+  else
+    ids = db.current_job_ids_by_group();
   for (GroupRecord& g : ordered_groups(config, db.groups())) {
     GroupFacts f;
     f.name = g.name;
@@ -80,10 +84,9 @@ Status StatusJsonWriter::begin(Time updated_at, const StatusHead& head) {
 }
 
 Status StatusJsonWriter::job(std::string_view line) {
-  std::string text = first_job_ ? "\n  " : ",\n  ";
+  Status st = sink_(first_job_ ? "\n  " : ",\n  ");
   first_job_ = false;
-  text += line;
-  return sink_(text);
+  return st ? sink_(line) : st;
 }
 
 Status StatusJsonWriter::end(const StatusHead& head) {

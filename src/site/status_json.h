@@ -45,7 +45,9 @@ inline int64_t history_pages(int64_t places) {
   return (places + kHistoryPageJobs - 1) / kHistoryPageJobs;
 }
 
-StatusHead status_head(const Config& config, Db& db);
+// `current`: the current jobs when the caller has read them already (else they are read).
+StatusHead status_head(const Config& config, Db& db,
+                       const std::vector<CurrentJob>* current = nullptr);
 
 // Base groups first (in config order), then the others by last activity, newest first: the
 // order of status.json, the index and `status`.

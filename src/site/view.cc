@@ -222,19 +222,46 @@ View index_view(const Config& config, const StatusHead& head, std::string rows_h
   return v;
 }
 
-View group_page_view(const Config& config, const Paths& paths, const GroupFacts& group,
-                     const std::vector<JobFacts>& jobs, int64_t n, int64_t pages, int64_t total,
+View group_rows_view(const Config& config, const std::vector<JobFacts>& jobs) {
+  View rows{View::type::list};
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+    const JobFacts& job = *it;
+    View steps{View::type::list};
+    for (const JobFacts::Step& s : job.steps) {
+      std::string viewer = log_viewer_href(config, job.id, s);
+      if (viewer.empty()) continue;
+      View step;
+      put(step, "name", View{s.name});
+      put(step, "viewer", View{viewer});
+      append(steps, std::move(step));
+    }
+    View row;
+    put(row, "id", number_view(job.id));
+    put(row, "page", View{fmt::format("job/{}.html", job.id)});
+    put(row, "cls", View{job_class(job)});
+    put(row, "label", View{job.result.empty() ? job.state : job.result});
+    put(row, "pinned", View{job.pinned});
+    put(row, "reason", opt_view(job.reason));
+    put(row, "note", opt_view(job.note));
+    put(row, "created_at", opt_view(job.created_at));
+    put(row, "duration",
+        job.started && job.finished ? View{duration_text(*job.finished - *job.started)}
+                                    : View{false});
+    put(row, "steps", std::move(steps));
+    bool connect = job.state == "running" && is_plain_http_url(job.url);
+    put(row, "connect", connect ? View{job.url} : View{false});
+    add_cell_fields(row, job);
+    append(rows, std::move(row));
+  }
+  return rows;
+}
+
+View group_page_view(const GroupFacts& group, View rows, int64_t n, int64_t pages, int64_t total,
                      bool main) {
   std::string root = main ? "../" : "../../";
   std::string key_path = group.page.substr(std::string("group/").size());  // "<key>.html"
   std::string key = key_path.substr(0, key_path.size() - 5);
-  View rows{View::type::list};
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
-    View row = job_view(config, paths, *it);
-    add_cell_fields(row, *it);
-    put(row, "root", View{root});
-    append(rows, std::move(row));
-  }
+  int64_t count = rows.is_list() ? static_cast<int64_t>(rows.list_value().size()) : 0;
   // Links from this page's folder: group/ for the main page, group/<key>/ for numbered ones.
   std::string numbered = main ? key + "/" : "";
   View older{View::type::list};
@@ -248,15 +275,16 @@ View group_page_view(const Config& config, const Paths& paths, const GroupFacts&
   View v;
   put_group(v, group);
   put(v, "root", View{root});
+  put(v, "up", View{root});  // the rows' links (their own "root" is for a job page)
   put(v, "badge", View{root + group.badge});
   put(v, "main", View{main});
   put(v, "n", number_view(n));
   put(v, "pages", number_view(pages));
   put(v, "total", number_view(total));
   put(v, "first", number_view((n - 1) * kGroupPageJobs + 1));
-  put(v, "last", number_view((n - 1) * kGroupPageJobs + static_cast<int64_t>(jobs.size())));
+  put(v, "last", number_view((n - 1) * kGroupPageJobs + count));
   put(v, "rows", std::move(rows));
-  put(v, "has_rows", View{!jobs.empty()});
+  put(v, "has_rows", View{count > 0});
   put(v, "newest", View{main ? key_path : "../" + key_path});
   put(v, "previous", n > 1 ? View{fmt::format("{}{}.html", numbered, n - 1)} : View{false});
   // A numbered page depends only on its jobs and on whether it is the last one.

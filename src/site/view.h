@@ -51,10 +51,11 @@ View index_view(const Config& config, const StatusHead& head, std::string rows_h
 
 constexpr int64_t kGroupPageJobs = 100;  // jobs per group page
 
-// A group's page: its facts, the jobs of page `n` of `pages` (newest first) and the links
-// between pages; `main` for group/<key>.html (the newest page), else group/<key>/<n>.html.
-View group_page_view(const Config& config, const Paths& paths, const GroupFacts& group,
-                     const std::vector<JobFacts>& jobs, int64_t n, int64_t pages, int64_t total,
+// The rows of a group page: `jobs` (oldest first) as the page lists them, newest first.
+View group_rows_view(const Config& config, const std::vector<JobFacts>& jobs);
+// A group's page: its facts, its rows (page `n` of `pages`) and the links between pages;
+// `main` for group/<key>.html (the newest page), else group/<key>/<n>.html.
+View group_page_view(const GroupFacts& group, View rows, int64_t n, int64_t pages, int64_t total,
                      bool main);
 
 // The log viewer's address for one step's log, relative to www/ ("log.html#log=...&job=...&

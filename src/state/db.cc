@@ -140,6 +140,14 @@ CREATE TABLE site_jobs(
   id INTEGER PRIMARY KEY, changed INTEGER NOT NULL, line TEXT NOT NULL, cell TEXT NOT NULL,
   mini TEXT NOT NULL);
 )sql",
+    // v5: the current jobs (a few thousand, whatever the history) read from covering indexes
+    // that hold only them: the site's list of them, and retention's ranking per group. They
+    // name `collected` as a column so that SQLite sees they cover "WHERE collected = 0".
+    R"sql(
+DROP INDEX jobs_current;
+CREATE INDEX jobs_current ON jobs(collected, id, grp, state, result, changed) WHERE collected = 0;
+CREATE INDEX jobs_current_by_group ON jobs(collected, grp, id, state, pinned) WHERE collected = 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == Db::kSchemaVersion);
 

@@ -53,7 +53,8 @@ struct ErrorRecord {
   int64_t last_job = 0;
   int64_t jobs = 0;   // jobs it was seen in
   int64_t flaky = 0;  // of which its class is flaky
-  std::vector<std::pair<std::string, int64_t>> groups;  // group, its newest job with it; newest first
+  std::vector<std::pair<std::string, int64_t>>
+      groups;               // group, its newest job with it; newest first
   int64_t group_count = 0;  // all its groups (`groups` may hold only the newest)
 };
 
@@ -93,7 +94,7 @@ struct CurrentJob {
 
 class Db {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (creating if needed) and migrates the database. Throws DbError.
   static std::unique_ptr<Db> open(const std::filesystem::path& file);
@@ -178,8 +179,9 @@ class Db {
   std::vector<ErrorRecord> errors(size_t limit = 0, size_t max_groups = 0);
   int64_t error_count();
   // --- the site's reads (db_site.cc): current jobs, history, group pages, its cache ---
-  // Every current (not collected) job, newest first, with its valid cache entry.
-  void for_each_current_job(const std::function<void(CurrentJob&&)>& each);
+  // Every current (not collected) job, newest first, with its valid cache entry (its card
+  // cell "" unless `cards`: big indexes have none).
+  void for_each_current_job(const std::function<void(CurrentJob&&)>& each, bool cards = true);
   // Rows, newest first, until `each` returns false: every job (`current_only` false) or the
   // current ones.
   void for_each_job_row(bool current_only, const std::function<bool(JobRow&&)>& each);
@@ -197,6 +199,7 @@ class Db {
   int64_t group_job_count(const std::string& group);
   // How many of the group's jobs are older than job `id`: its position in the group.
   int64_t group_job_position(const std::string& group, int64_t id);
+  int64_t groups_count();
   // Every group's current job ids, newest first.
   std::map<std::string, std::vector<int64_t>> current_job_ids_by_group();
   // Jobs per state, over the whole history (one index scan).

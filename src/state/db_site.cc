@@ -15,9 +15,13 @@ using namespace db_query;
 
 namespace sql {
 #define RUNBOT_ROW_COLUMNS RUNBOT_JOB_COLUMNS ", changed, coalesce(archived, 0)"
-constexpr const char* kCurrentJobs =
-    "SELECT j.id, j.grp, j.state, j.result, j.changed, c.changed, c.line, c.cell, c.mini "
-    "FROM jobs j LEFT JOIN site_jobs c ON c.id = j.id WHERE j.collected = 0 ORDER BY j.id DESC";
+#define RUNBOT_CURRENT(cell)                                                   \
+  "SELECT j.id, j.grp, j.state, j.result, j.changed, c.changed, c.line, " cell \
+  ", c.mini "                                                                  \
+  "FROM jobs j LEFT JOIN site_jobs c ON c.id = j.id WHERE j.collected = 0 ORDER BY j.id DESC"
+constexpr const char* kCurrentJobs = RUNBOT_CURRENT("c.cell");
+constexpr const char* kCurrentJobsWithoutCards = RUNBOT_CURRENT("''");
+#undef RUNBOT_CURRENT
 constexpr const char* kAllRows = "SELECT " RUNBOT_ROW_COLUMNS " FROM jobs ORDER BY id DESC";
 constexpr const char* kCurrentRows =
     "SELECT " RUNBOT_ROW_COLUMNS " FROM jobs WHERE collected = 0 ORDER BY id DESC";
@@ -37,6 +41,7 @@ constexpr const char* kGroupRows =
 constexpr const char* kGroupCount = "SELECT count(*) FROM jobs WHERE grp = ?";
 constexpr const char* kGroupPosition = "SELECT count(*) FROM jobs WHERE grp = ? AND id < ?";
 constexpr const char* kCurrentIds = "SELECT grp, id FROM jobs WHERE collected = 0 ORDER BY id DESC";
+constexpr const char* kGroupsCount = "SELECT count(*) FROM \"groups\"";
 constexpr const char* kCounts = "SELECT state, count(*) FROM jobs GROUP BY state";
 constexpr const char* kPutCache =
     "INSERT INTO site_jobs(id, changed, line, cell, mini) VALUES (?, ?, ?, ?, ?) "
@@ -65,9 +70,9 @@ std::vector<JobRow> read_rows(Query& q) {
 
 }  // namespace
 
-void Db::for_each_current_job(const std::function<void(CurrentJob&&)>& each) {
+void Db::for_each_current_job(const std::function<void(CurrentJob&&)>& each, bool cards) {
   const char* p = "reading the current jobs";
-  Query q(statement(sql::kCurrentJobs, p), p);
+  Query q(statement(cards ? sql::kCurrentJobs : sql::kCurrentJobsWithoutCards, p), p);
   while (q.next()) {
     CurrentJob j;
     j.id = q.i64(0);
@@ -167,6 +172,12 @@ std::map<std::string, std::vector<int64_t>> Db::current_job_ids_by_group() {
   std::map<std::string, std::vector<int64_t>> out;
   while (q.next()) out[q.text(0)].push_back(q.i64(1));
   return out;
+}
+
+int64_t Db::groups_count() {
+  const char* p = "counting groups";
+  Query q(statement(sql::kGroupsCount, p), p);
+  return q.next() ? q.i64(0) : 0;
 }
 
 std::map<JobState, int64_t> Db::job_counts() {

@@ -67,6 +67,10 @@ json expected_object(const Config& config, const Job& job) {
   for (const Revision& r : job.revisions)
     revisions[r.project] = {
         {"rev", r.rev}, {"branch", r.branch}, {"remote", r.remote}, {"fallback", r.fallback}};
+  // The project's main remote is not repeated in every job (status.json stays small).
+  for (const Revision& r : job.revisions)
+    if (const ProjectConfig* p = config.project(r.project); p && p->remotes.at(0) == r.remote)
+      revisions[r.project].erase("remote");
   json details = job.details.empty() ? json::object() : json::parse(job.details, nullptr, false);
   if (!details.is_object()) details = json::object();
   auto time = [](Time t) { return t ? json(iso8601(t)) : json(nullptr); };
@@ -139,6 +143,12 @@ class StatusLineTest : public ::testing::Test {
   void SetUp() override {
     paths.root = dir.path();
     db = Db::open(paths.db());
+    // server's revisions come from its main remote, addons' from elsewhere (a fork).
+    config.projects.resize(2);
+    config.projects[0].name = "server";
+    config.projects[0].remotes = {"/srv/server.git"};
+    config.projects[1].name = "addons";
+    config.projects[1].remotes = {"/srv/addons-main"};
   }
 
   struct Published {
@@ -242,6 +252,10 @@ TEST_F(StatusLineTest, LinesAreTheJobObjectsAndFactsAreWhatTheLinesSay) {
   EXPECT_EQ(running["port"], 8123);
   EXPECT_EQ(running["url"], instance_url(config.runbot, 4));
   EXPECT_EQ(running["revisions"]["addons"]["rev"], std::string(40, 'e'));
+  EXPECT_EQ(running["revisions"]["addons"]["remote"], "/srv/b");  // a fork: named
+  json first = json::parse(lines.at(1).line);
+  EXPECT_FALSE(first["revisions"]["server"].contains("remote"));  // its main remote
+  EXPECT_EQ(first["revisions"]["addons"]["remote"], "/srv/addons");
   json killed = json::parse(lines.at(6).line);
   EXPECT_TRUE(killed["port"].is_null());
   EXPECT_EQ(killed["steps"], json::array());

@@ -1,7 +1,9 @@
 // Db: the job id sequence and the jobs table.
 // Opening, branches, remotes, groups, meta and transactions are in db_test.cc.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdint>
 #include <vector>
@@ -174,6 +176,93 @@ TEST(DbJobs, DuplicateIdIsDbError) {
   // The cached statement is usable again after the failure.
   db->insert_job(sample_job(2));
   EXPECT_EQ(db->jobs().size(), 2u);
+}
+
+}  // namespace
+}  // namespace runbot
+
+namespace runbot {
+namespace {
+
+// Schema v4: a database of schema v3 whose gc collected jobs gets their places in the history
+// in id order, and new collections continue the sequence, each job placed once.
+TEST(DbHistory, MigrationPlacesCollectedJobsInIdOrderAndCollectionContinues) {
+  test::TempDir dir;
+  {
+    auto db = db_test::open_in(dir);
+    for (int64_t id = 1; id <= 6; ++id) db->insert_job(db_test::sample_job(id));
+    // Back to v3, with jobs 4, 2 and 5 collected (in that order) by an older runbot.
+    ASSERT_EQ(sqlite3_exec(db->handle(),
+                           "DROP TABLE site_jobs; DROP INDEX jobs_current; "
+                           "DROP INDEX jobs_unarchived; DROP INDEX jobs_by_place; DROP INDEX "
+                           "jobs_current_by_group; "
+                           "ALTER TABLE jobs DROP COLUMN archived; "
+                           "DELETE FROM sequence WHERE name = 'archive'; "
+                           "UPDATE jobs SET collected = 1 WHERE id IN (4, 2, 5); "
+                           "PRAGMA user_version = 3",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  auto db = db_test::open_in(dir);
+  EXPECT_EQ(db->schema_version(), Db::kSchemaVersion);
+  EXPECT_EQ(db->history_size(), 3);
+  std::vector<int64_t> placed;
+  for (const JobRow& r : db->history_rows(1, 3)) placed.push_back(r.job.id * 10 + r.place);
+  EXPECT_EQ(placed, (std::vector<int64_t>{21, 42, 53}));
+  db->mark_collected(6);
+  db->mark_collected(6);  // twice: placed once
+  EXPECT_EQ(db->history_size(), 4);
+  EXPECT_EQ(db->job_row(6)->place, 4);
+  std::vector<int64_t> current;
+  db->for_each_current_job([&](CurrentJob&& j) { current.push_back(j.id); });
+  EXPECT_EQ(current, (std::vector<int64_t>{3, 1}));
+}
+
+}  // namespace
+}  // namespace runbot
+
+namespace runbot {
+namespace {
+
+// What a tick reads of the jobs follows the current ones, not the history: with 20,000 past
+// jobs (their details make the table thousands of pages), the reads of a publish and of
+// retention fetch a few dozen pages into a cold cache. A query that scans the table (as
+// "WHERE changed > ? ORDER BY id" did) reads them all.
+TEST(DbHistory, TheQueriesOfATickReadAFewPagesWhateverTheHistory) {
+  test::TempDir dir;
+  {
+    auto db = db_test::open_in(dir);
+    Db::Transaction t(*db);
+    for (int64_t id = 1; id <= 20000; ++id) {
+      Job j = db_test::sample_job(id, fmt::format("g{}", id % 100));
+      j.state = JobState::done;
+      j.pinned = false;
+      j.details = std::string(900, 'd');
+      db->insert_job(j);
+      if (id <= 19500) db->mark_collected(id);
+    }
+    t.commit();
+  }
+  auto db = db_test::open_in(dir);  // a cold page cache
+  auto misses = [&] {
+    int current = 0, high = 0;
+    EXPECT_EQ(sqlite3_db_status(db->handle(), SQLITE_DBSTATUS_CACHE_MISS, &current, &high, 1),
+              SQLITE_OK);
+    return current;
+  };
+  misses();
+  int64_t change = db->change_count();
+  EXPECT_TRUE(db->jobs_changed_since(change - 3).size() <= 3u);
+  EXPECT_LT(misses(), 50) << "jobs_changed_since";
+  size_t current = 0;
+  db->for_each_current_job([&](CurrentJob&&) { ++current; }, false);
+  EXPECT_EQ(current, 500u);
+  EXPECT_LT(misses(), 50) << "for_each_current_job";
+  EXPECT_EQ(db->jobs_to_collect(5).size(), 0u);  // 5 per group are current and kept
+  EXPECT_LT(misses(), 50) << "jobs_to_collect";
+  db->place_collected_jobs();
+  EXPECT_EQ(db->history_size(), 19500);
+  EXPECT_LT(misses(), 50) << "place_collected_jobs, history_size";
 }
 
 }  // namespace

@@ -80,7 +80,8 @@ TEST(ErrorsTable, MigratesAVersionTwoDatabase) {
                            "DROP TABLE errors; DROP TABLE error_groups; "
                            "DROP INDEX jobs_by_fingerprint; DROP TABLE site_jobs; "
                            "DROP INDEX jobs_current; DROP INDEX jobs_unarchived; "
-                           "DROP INDEX jobs_by_place; ALTER TABLE jobs DROP COLUMN archived; "
+                           "DROP INDEX jobs_by_place; DROP INDEX jobs_current_by_group; ALTER "
+                           "TABLE jobs DROP COLUMN archived; "
                            "DELETE FROM sequence WHERE name = 'archive'; PRAGMA user_version = 2",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
