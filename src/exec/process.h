@@ -36,6 +36,11 @@ struct RunOptions {
   // whatever the modes of their parents.
   std::filesystem::path stage_root;
   std::vector<std::pair<std::string, std::string>> stage_binds;
+  std::vector<std::string> stage_readonly;        // bind targets remounted read-only
+  // Then an empty root-only tmpfs over `stage_hide`, with `stage_restore` (source, target)
+  // bound back into it (each target one level below stage_hide).
+  std::filesystem::path stage_hide;
+  std::vector<std::pair<std::string, std::string>> stage_restore;
   uid_t uid = static_cast<uid_t>(-1);             // setgroups/setgid/setuid to these, if set
   gid_t gid = static_cast<gid_t>(-1);
   bool no_new_privs = false;

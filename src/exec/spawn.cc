@@ -105,6 +105,18 @@ bool confine(const RunOptions& o, int report_fd) {
       if (!from.empty() && mount(from.c_str(), to.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         return fail(Stage::stage);
     }
+    for (const auto& target : o.stage_readonly)
+      if (mount(nullptr, target.c_str(), nullptr,
+                MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+        return fail(Stage::stage);
+    if (!o.stage_hide.empty()) {
+      if (mount("tmpfs", o.stage_hide.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
+        return fail(Stage::stage);
+      for (const auto& [from, to] : o.stage_restore)
+        if (mkdir(to.c_str(), 0700) != 0 ||
+            mount(from.c_str(), to.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+          return fail(Stage::stage);
+    }
     if (mount(nullptr, root, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
               nullptr) != 0)
       return fail(Stage::stage);

@@ -60,9 +60,37 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-// Runs nginx with `extra` arguments; a failure carries nginx's own message.
-Status run_nginx(const Paths& paths, const std::vector<std::string>& extra, const char* what) {
-  auto r = run_capture(nginx_command(paths, extra), RunOptions::with_timeout(kNginxTimeout));
+// Run as root, nginx starts (and checks its config) in a private mount namespace holding
+// only what its workers may read (see NginxWorkers).
+RunOptions nginx_options(const NginxWorkers& w, const Paths& paths) {
+  RunOptions o = RunOptions::with_timeout(kNginxTimeout);
+  if (!w.staged) return o;
+  std::error_code ec;
+  for (const fs::path& d : {fs::path(kNginxStage), paths.www(), paths.jobs(), paths.nginx() / "tmp"})
+    fs::create_directories(d, ec);
+  const std::string stage = kNginxStage;
+  o.stage_root = stage;
+  o.stage_binds = {{paths.www().string(), stage + "/www"},
+                   {paths.jobs().string(), stage + "/jobs"},
+                   {(paths.nginx() / "tmp").string(), stage + "/tmp"},
+                   {paths.nginx().string(), stage + "/nginx"}};
+  o.stage_readonly = {stage + "/www", stage + "/jobs"};
+  // The rest of the state dir (runbot.toml, runbot.db, mirrors, markers) is not there at all;
+  // the master keeps nginx/ at its own path, for its config, pid file and logs.
+  if (paths.nginx().parent_path() == paths.root && paths.root != "/") {
+    o.stage_hide = paths.root;
+    o.stage_restore = {{stage + "/nginx", paths.nginx().string()}};
+  }
+  return o;
+}
+
+// Runs nginx with `extra` arguments; a failure carries nginx's own message. Without a config,
+// it runs in the host's view (only to signal a running nginx).
+Status run_nginx(const Paths& paths, const std::vector<std::string>& extra, const char* what,
+                 const Config* config = nullptr) {
+  RunOptions o = config ? nginx_options(nginx_workers(*config), paths)
+                        : RunOptions::with_timeout(kNginxTimeout);
+  auto r = run_capture(nginx_command(paths, extra), o);
   if (!r) return Error{fmt::format("cannot {} nginx: {}", what, r.error().message)};
   if (r->exit_code != 0)
     return Error{fmt::format("cannot {} nginx ({}): {}", what,
@@ -164,9 +192,17 @@ Status apply_nginx(const Config& config, const Paths& paths, const std::string& 
   };
 
   pid_t pid = private_nginx_pid(paths);
+  if (pid != 0 && *main_changed) {
+    // nginx.conf itself changed (the workers' user, the namespace their paths live in): a
+    // reload would keep the old master's view, so nginx is restarted.
+    if (auto st = run_nginx(paths, {"-t", "-q"}, "configure", &config); !st) return undo(st.error());
+    if (auto st = stop_private_nginx(paths); !st) return st.error();
+    log.push_back(fmt::format("stopped nginx (pid {}) to restart it with its new nginx.conf", pid));
+    pid = 0;
+  }
   if (pid == 0) {
-    if (auto st = run_nginx(paths, {"-t", "-q"}, "configure"); !st) return undo(st.error());
-    if (auto st = run_nginx(paths, {}, "start"); !st) return st.error();
+    if (auto st = run_nginx(paths, {"-t", "-q"}, "configure", &config); !st) return undo(st.error());
+    if (auto st = run_nginx(paths, {}, "start", &config); !st) return st.error();
     if (!wait_until([&] { return private_nginx_pid(paths) != 0; }, 5s))
       return Error{
           fmt::format("nginx started but is not running; see {}", (dir / "error.log").string())};
@@ -175,7 +211,7 @@ Status apply_nginx(const Config& config, const Paths& paths, const std::string& 
     return {};
   }
   if (!*changed && !*main_changed) return {};
-  if (auto st = run_nginx(paths, {"-t", "-q"}, "configure"); !st) return undo(st.error());
+  if (auto st = run_nginx(paths, {"-t", "-q"}, "configure", &config); !st) return undo(st.error());
   if (auto st = run_nginx(paths, {"-s", "reload"}, "reload"); !st) return undo(st.error());
   log.push_back(fmt::format("reloaded nginx (pid {})", pid));
   return {};

@@ -15,6 +15,19 @@
 
 namespace runbot {
 
+// Run as root, the private nginx's workers never run as root (SPEC "Untrusted code"): they run
+// as www-data (else nobody), and nginx runs in a private mount namespace where the site, the
+// jobs' folders (read-only) and nginx's temp dirs are bound under kNginxStage, reachable
+// whatever the modes of the state dir's parents. The configs then name those paths.
+inline constexpr const char* kNginxStage = "/run/openerp-runbot-nginx";
+struct NginxWorkers {
+  bool staged = false;  // root and private mode
+  std::string user, group;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+NginxWorkers nginx_workers(const Config& config);
+
 // nginx/runbot.conf for the live instances `live` = (job id, port). Meant to be included in
 // nginx's http { } block. Fails when the template is missing or a path/domain cannot be
 // written safely into an nginx config.

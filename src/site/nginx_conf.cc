@@ -61,12 +61,31 @@ Result<std::string> render(const std::string& name, const json& view) {
 
 }  // namespace
 
+NginxWorkers nginx_workers(const Config& config) {
+  NginxWorkers w;
+  if (geteuid() != 0 || config.runbot.nginx != "private") return w;
+  for (const char* name : {"www-data", "nobody"}) {
+    const passwd* pw = getpwnam(name);
+    if (!pw || pw->pw_uid == 0) continue;
+    const group* gr = getgrgid(pw->pw_gid);
+    if (!gr) continue;
+    w.staged = true;
+    w.user = pw->pw_name;
+    w.group = gr->gr_name;
+    w.uid = pw->pw_uid;
+    w.gid = pw->pw_gid;
+    return w;
+  }
+  return w;
+}
+
 Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
                                       const std::vector<std::pair<int64_t, int>>& live) {
   const RunbotConfig& rc = config.runbot;
   if (auto st = check_domain(rc.domain); !st) return st.error();
-  std::string www = paths.www().string();
-  std::string jobs = paths.jobs().string();
+  bool staged = nginx_workers(config).staged;
+  std::string www = staged ? std::string(kNginxStage) + "/www" : paths.www().string();
+  std::string jobs = staged ? std::string(kNginxStage) + "/jobs" : paths.jobs().string();
   if (auto st = check_conf_value("the state directory", paths.root.string()); !st)
     return st.error();
   json artifacts = json::array();
@@ -80,18 +99,15 @@ Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
   return render("nginx-runbot.conf.mustache", view);
 }
 
-Result<std::string> render_nginx_main_conf(const Config& /*config*/, const Paths& paths) {
+Result<std::string> render_nginx_main_conf(const Config& config, const Paths& paths) {
   std::string dir = paths.nginx().string();
   if (auto st = check_conf_value("the state directory", paths.root.string()); !st)
     return st.error();
-  json view = {{"dir", dir}, {"user", nullptr}, {"mime_types", nullptr}};
-  // As root, nginx would run its workers as "nobody", who cannot read a private state dir:
-  // keep them as the runbot's user, like every job the runbot runs.
-  if (geteuid() == 0) {
-    const passwd* pw = getpwuid(0);
-    const group* gr = pw ? getgrgid(pw->pw_gid) : nullptr;
-    if (pw && gr) view["user"] = {{"name", pw->pw_name}, {"group", gr->gr_name}};
-  }
+  NginxWorkers w = nginx_workers(config);
+  std::string tmp = w.staged ? std::string(kNginxStage) + "/tmp" : dir + "/tmp";
+  json view = {{"dir", dir}, {"tmp", tmp}, {"user", nullptr}, {"mime_types", nullptr}};
+  // As root, the workers run as an unprivileged user that reaches only what kNginxStage holds.
+  if (w.staged) view["user"] = {{"name", w.user}, {"group", w.group}};
   std::error_code ec;
   if (fs::is_regular_file("/etc/nginx/mime.types", ec))
     view["mime_types"] = "/etc/nginx/mime.types";

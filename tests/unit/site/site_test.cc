@@ -2,6 +2,7 @@
 #include "site/site.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include <regex>
@@ -350,7 +351,10 @@ TEST_F(SiteNginxTest, OneServerPerLiveInstance) {
   EXPECT_NE(conf->find("server_name \"230.runbot.localhost\";"), std::string::npos);
   EXPECT_NE(conf->find("proxy_pass http://127.0.0.1:8102;"), std::string::npos);
   EXPECT_NE(conf->find("listen 8080 default_server;"), std::string::npos);
-  EXPECT_NE(conf->find("root \"" + paths.www().string() + "\";"), std::string::npos);
+  // Run as root, the private nginx reads the site through its own mount namespace.
+  std::string www = nginx_workers(config).staged ? std::string(kNginxStage) + "/www"
+                                                 : paths.www().string();
+  EXPECT_NE(conf->find("root \"" + www + "\";"), std::string::npos);
   EXPECT_NE(conf->find("/src/coverage-html/"), std::string::npos);
   EXPECT_EQ(conf->find("&quot;"), std::string::npos);  // no HTML escaping in a config
   EXPECT_EQ(conf->find("trunk"), std::string::npos);
@@ -378,8 +382,17 @@ TEST_F(SiteNginxTest, MainConfKeepsEverythingUnderNginxDir) {
   std::string dir = paths.nginx().string();
   EXPECT_NE(conf->find("pid \"" + dir + "/nginx.pid\";"), std::string::npos);
   EXPECT_NE(conf->find("include \"" + dir + "/runbot.conf\";"), std::string::npos);
-  EXPECT_NE(conf->find("proxy_temp_path \"" + dir + "/tmp/proxy\";"), std::string::npos);
+  NginxWorkers w = nginx_workers(config);
+  std::string tmp = w.staged ? std::string(kNginxStage) + "/tmp" : dir + "/tmp";
+  EXPECT_NE(conf->find("proxy_temp_path \"" + tmp + "/proxy\";"), std::string::npos);
   EXPECT_NE(conf->find("daemon on;"), std::string::npos);
+  // Workers never run as root: as root, a named unprivileged user; otherwise no user line.
+  EXPECT_EQ(conf->find("user \"root\""), std::string::npos);
+  EXPECT_EQ(w.staged, geteuid() == 0);
+  if (w.staged) {
+    EXPECT_NE(w.uid, 0u);
+    EXPECT_NE(conf->find("user \"" + w.user + "\""), std::string::npos);
+  }
 }
 
 }  // namespace
