@@ -1,6 +1,8 @@
 #include "config/config.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -364,7 +366,16 @@ Result<Config> load_config(const std::filesystem::path& file) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return fail(std::strerror(errno));
-  return parse_config(text.str(), file.filename().string());
+  auto config = parse_config(text.str(), file.filename().string());
+  // A config holding the database's password is kept 0600 (SPEC "Untrusted code"): the
+  // runbot tightens its own file rather than leave the admin's password world-readable.
+  const DatabaseConfig& db = config ? config->database : DatabaseConfig{};
+  if (config && (!db.password.empty() || db.dsn.find("password") != std::string::npos)) {
+    struct stat st {};
+    if (stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0 && st.st_uid == geteuid())
+      (void)chmod(file.c_str(), st.st_mode & 0700);
+  }
+  return config;
 }
 
 }  // namespace runbot

@@ -69,13 +69,15 @@ artifacts = []              # optional: folders under the job's src/ published a
 [database]
 # Each job gets its own database runbot_<id>, made before its first step, kept by its live
 # instance and dropped with its folder. Steps and the instance see RUNBOT_DB and RUNBOT_DB_URL
-# (and PGHOST, PGPORT, PGUSER, PGDATABASE with postgresql, so psql needs no options).
+# (and PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE with postgresql, so psql needs no
+# options: PGUSER is the job's own role runbot_<id>, LOGIN only, owner of its database, the
+# only role besides the configured one that may connect to it; dropped with the database).
 kind = "sqlite"             # "sqlite": RUNBOT_DB = <dir>/jobs/<id>/db/runbot_<id>.sqlite (the folder exists)
                             # "postgresql": RUNBOT_DB = runbot_<id> on the server below
 # host = "127.0.0.1"        # or a socket directory, e.g. "/var/run/postgresql"
 # port = 5432
-# user = "runbot"           # default: the user the runbot runs as
-# password = "..."          # given to the tools and the jobs as PGPASSWORD
+# user = "runbot"           # needs CREATEDB and CREATEROLE; default: the user the runbot runs as
+# password = "..."          # given to the tools as PGPASSWORD, never to a job
 # dsn = "host=db.example user=runbot sslmode=require"   # instead of host/port/user/password
 # template = "app-template" # CREATE DATABASE runbot_<id> TEMPLATE "app-template"
 # dump = "seed.dump"        # then restore this SQL file (psql -f) or pg_dump archive (pg_restore); relative to --dir

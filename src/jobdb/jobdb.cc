@@ -105,7 +105,7 @@ Result<std::unique_ptr<JobDatabase>> make_job_database(const DatabaseConfig& con
     DatabaseConfig resolved = config;  // a relative dump is relative to the state dir
     if (!resolved.dump.empty() && fs::path(resolved.dump).is_relative())
       resolved.dump = (paths.root / resolved.dump).string();
-    return make_postgres_database(resolved);
+    return make_postgres_database(resolved, paths);
   }
   return Error{fmt::format("unknown database kind \"{}\" (expected \"sqlite\" or \"postgresql\")",
                            config.kind)};

@@ -1,6 +1,7 @@
 // PostgreSQL job databases through the client tools: psql for SQL (one -c per statement, so
 // CREATE/DROP DATABASE run outside a transaction), pg_restore for pg_dump archives. The
-// connection travels in PG* variables, so no password ever shows on a command line.
+// connection travels in PG* variables and a job role's password in a 0600 file, so no
+// password ever shows on a command line.
 #include "jobdb/postgres.h"
 
 #include <fmt/format.h>
@@ -9,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "exec/process.h"
+#include "util/atomic_file.h"
 
 namespace runbot {
 
@@ -74,22 +77,62 @@ bool is_archive(const fs::path& file) {
 class PostgresDatabase : public JobDatabase {
  public:
   PostgresDatabase(DatabaseConfig config, std::map<std::string, std::string> env,
-                   std::string admin_db)
-      : config_(std::move(config)), env_(std::move(env)), admin_db_(std::move(admin_db)) {}
+                   std::string admin_db, Paths paths)
+      : config_(std::move(config)),
+        env_(std::move(env)),
+        admin_db_(std::move(admin_db)),
+        paths_(std::move(paths)) {}
 
+  // The role first (its password written 0600 before the server knows it), then the database
+  // it owns, closed to every other role; a dump is restored as the job's role, so it owns
+  // what the dump creates.
   Status create(int64_t id) override {
     std::string name = job_database_name(id);
     if (auto st = drop_named(name); !st) return st;
-    std::string sql = "CREATE DATABASE " + quote_ident(name);
+    auto password = random_password();
+    if (!password) return password.error();
+    fs::path secret = secret_file(id);
+    std::error_code made_dir;
+    fs::create_directories(secret.parent_path(), made_dir);
+    if (auto st = write_file_atomic(secret, *password + "\n", Sync::now, 0600); !st)
+      return Error{fmt::format("cannot write {}: {}", secret.string(), st.error().message)};
+    std::string role = quote_ident(name);
+    std::string sql = "CREATE DATABASE " + quote_ident(name) + " OWNER " + role;
     if (!config_.template_db.empty()) sql += " TEMPLATE " + quote_ident(config_.template_db);
-    if (auto r = psql(admin_db_, {sql}); !r) return r.error();
-    if (!config_.dump.empty()) return restore(name);
+    // The password goes through a 0600 file, never a command line.
+    fs::path script = paths_.job(id) / "database-role.sql";
+    std::string create_role = "CREATE ROLE " + role +
+                              " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT "
+                              "PASSWORD " + quote_literal(*password) + ";\n";
+    if (auto st = write_file_atomic(script, create_role, Sync::now, 0600); !st)
+      return Error{fmt::format("cannot write {}: {}", script.string(), st.error().message)};
+    auto made = run({"psql", "-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1", "-f",
+                     script.string()},
+                    admin_db_);
+    std::error_code ec;
+    fs::remove(script, ec);
+    if (!made) return made.error();
+    if (auto r = psql(admin_db_, {sql, "REVOKE ALL ON DATABASE " + quote_ident(name) + " FROM PUBLIC",
+                                  "GRANT CONNECT ON DATABASE " + quote_ident(name) + " TO CURRENT_USER"});
+        !r)
+      return r.error();
+    // The public schema (and what a template holds) belongs to its owner, not to the
+    // database's: the job's role is given every right on it (it cannot ALTER those objects).
+    std::vector<std::string> grants = {"GRANT ALL ON SCHEMA public TO " + role};
+    if (!config_.template_db.empty())
+      for (const char* what : {"TABLES", "SEQUENCES", "FUNCTIONS"})
+        grants.push_back(fmt::format("GRANT ALL ON ALL {} IN SCHEMA public TO {}", what, role));
+    if (auto r = psql(name, grants); !r) return r.error();
+    if (!config_.dump.empty()) return restore(id);
     return {};
   }
 
+  // Databases and roles named runbot_<id> (a role without its database is what a crash
+  // between the two leaves): dropping a name drops both.
   Result<std::vector<std::string>> list_runbot_databases() override {
     auto out = psql(admin_db_, {"SELECT datname FROM pg_database WHERE datname ~ "
-                                "'^runbot_[0-9]+$' ORDER BY datname"});
+                                "'^runbot_[0-9]+$' UNION SELECT rolname FROM pg_roles WHERE "
+                                "rolname ~ '^runbot_[0-9]+$' ORDER BY 1"});
     if (!out) return out.error();
     std::vector<std::string> names;
     size_t start = 0;
@@ -104,10 +147,12 @@ class PostgresDatabase : public JobDatabase {
 
   std::map<std::string, std::string> env(int64_t id) const override {
     std::string name = job_database_name(id);
-    std::map<std::string, std::string> out = env_;
+    std::map<std::string, std::string> out = job_env(id);
     out["PGDATABASE"] = name;
     out["RUNBOT_DB"] = name;
-    out["RUNBOT_DB_URL"] = postgres_url(env_, name);
+    out.erase("PGPASSFILE");
+    out["RUNBOT_DB_URL"] = postgres_url(out, name);
+    out["PGPASSFILE"] = "/dev/null";
     return out;
   }
 
@@ -120,8 +165,9 @@ class PostgresDatabase : public JobDatabase {
         "pid <> pg_backend_pid()",
         quote_literal(name));
     std::string drop = "DROP DATABASE IF EXISTS " + quote_ident(name);
+    std::string drop_role = "DROP ROLE IF EXISTS " + quote_ident(name);
     for (int attempt = 1;; ++attempt) {
-      auto r = psql(admin_db_, {terminate, drop});
+      auto r = psql(admin_db_, {terminate, drop, drop_role});
       if (r) return {};
       if (attempt == 3 || r.error().message.find("other users") == std::string::npos)
         return r.error();
@@ -130,6 +176,35 @@ class PostgresDatabase : public JobDatabase {
   }
 
  private:
+  fs::path secret_file(int64_t id) const { return paths_.job(id) / "database.secret"; }
+
+  static Result<std::string> random_password() {
+    std::ifstream in("/dev/urandom", std::ios::binary);
+    unsigned char bytes[24] = {};
+    if (!in.read(reinterpret_cast<char*>(bytes), sizeof bytes))
+      return Error{"cannot read /dev/urandom for the job role's password"};
+    std::string hex;
+    for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
+    return hex;
+  }
+
+  // The server's settings without the configured role's credentials, plus the job's role.
+  std::map<std::string, std::string> job_env(int64_t id) const {
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : env_)
+      if (k != "PGUSER" && k != "PGPASSWORD" && k != "PGPASSFILE" && k != "PGSERVICE" &&
+          k != "PGSERVICEFILE" && k != "PGSSLKEY" && k != "PGSSLCERT")
+        out[k] = v;
+    out["PGUSER"] = job_database_name(id);
+    if (auto text = read_file(secret_file(id)); text) {
+      std::string pw = trim(*text);
+      if (!pw.empty()) out["PGPASSWORD"] = pw;
+    }
+    // Never a ~/.pgpass of the runner's user.
+    out["PGPASSFILE"] = "/dev/null";
+    return out;
+  }
+
   RunOptions options(const std::string& db) const {
     RunOptions opts;
     opts.env = env_;
@@ -160,7 +235,8 @@ class PostgresDatabase : public JobDatabase {
     return run(argv, db);
   }
 
-  Status restore(const std::string& name) {
+  Status restore(int64_t id) {
+    const std::string name = job_database_name(id);
     const fs::path& dump = config_.dump;
     std::error_code ec;
     if (!fs::exists(dump, ec))
@@ -172,24 +248,38 @@ class PostgresDatabase : public JobDatabase {
       argv = {"psql", "-X",        "-q", "-w",         "-v", "ON_ERROR_STOP=1",
               "-o",   "/dev/null", "-f", dump.string()};
     }
-    if (auto r = run(argv, name); !r)
-      return Error{fmt::format("restoring {}: {}", dump.string(), r.error().message)};
+    auto out = run_capture(argv, job_options(id));
+    if (!out)
+      return Error{fmt::format("restoring {}: {}", dump.string(), out.error().message)};
+    if (out->exit_code != 0)
+      return Error{fmt::format("restoring {}: {}", dump.string(),
+                               tool_error(argv[0], *out, config_.timeout))};
     return {};
+  }
+
+  // The tools run as the job's role, on its database.
+  RunOptions job_options(int64_t id) const {
+    RunOptions opts = options(job_database_name(id));
+    for (const auto& [k, v] : job_env(id)) opts.env[k] = v;
+    opts.clear_env = false;
+    return opts;
   }
 
   DatabaseConfig config_;
   std::map<std::string, std::string> env_;
   std::string admin_db_;
+  Paths paths_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<JobDatabase>> make_postgres_database(const DatabaseConfig& config) {
+Result<std::unique_ptr<JobDatabase>> make_postgres_database(const DatabaseConfig& config,
+                                                            const Paths& paths) {
   std::string admin_db;
   auto env = postgres_env(config, admin_db);
   if (!env) return env.error();
   return std::unique_ptr<JobDatabase>(
-      new PostgresDatabase(config, std::move(*env), std::move(admin_db)));
+      new PostgresDatabase(config, std::move(*env), std::move(admin_db), paths));
 }
 
 }  // namespace runbot

@@ -6,12 +6,17 @@
 
 #include "config/config.h"
 #include "jobdb/jobdb.h"
+#include "util/paths.h"
 #include "util/result.h"
 
 namespace runbot {
 
-// A JobDatabase on the server `config` names (config.kind is "postgresql").
-Result<std::unique_ptr<JobDatabase>> make_postgres_database(const DatabaseConfig& config);
+// A JobDatabase on the server `config` names (config.kind is "postgresql"). Each job's
+// database is owned by its own role runbot_<id> (LOGIN only, a random password kept 0600 in
+// jobs/<id>/database.secret); steps and instances connect as that role, never as the
+// configured (admin) one, and only that role may CONNECT to the database.
+Result<std::unique_ptr<JobDatabase>> make_postgres_database(const DatabaseConfig& config,
+                                                            const Paths& paths);
 
 // The PG* variables that connect the client tools to the server of `config` (never
 // PGDATABASE); `admin_db` receives the maintenance database (the dsn's dbname or admin_db).

@@ -74,10 +74,12 @@ TEST_F(PostgresTest, CreateGivesTheJobItsOwnDatabase) {
   auto env = db->env(12);
   EXPECT_EQ(env["RUNBOT_DB"], "runbot_12");
   EXPECT_EQ(env["RUNBOT_DB_URL"],
-            fmt::format("postgresql://{}@127.0.0.1:{}/runbot_12", pg_->user(), pg_->port()));
+            fmt::format("postgresql://runbot_12@127.0.0.1:{}/runbot_12", pg_->port()));
   EXPECT_EQ(env["PGHOST"], "127.0.0.1");
   EXPECT_EQ(env["PGPORT"], std::to_string(pg_->port()));
-  EXPECT_EQ(env["PGUSER"], pg_->user());
+  EXPECT_EQ(env["PGUSER"], "runbot_12");  // its own role, never the configured one
+  EXPECT_EQ(env["PGPASSWORD"].size(), 48u);
+  EXPECT_EQ(pg_->query("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'runbot_12'"), "1");
   // A step's psql needs nothing but that environment.
   test::Cmd c = test::run({"psql", "-X", "-At", "-c", "select current_database()"}, {}, env);
   EXPECT_EQ(c.status, 0) << c.err;
@@ -91,6 +93,7 @@ TEST_F(PostgresTest, CreateGivesTheJobItsOwnDatabase) {
             "0");
   ASSERT_TRUE(db->drop(12));
   EXPECT_FALSE(pg_->has_database("runbot_12"));
+  EXPECT_EQ(pg_->query("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'runbot_12'"), "0");
   EXPECT_TRUE(db->drop(12));  // absent is not an error
 }
 

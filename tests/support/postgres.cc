@@ -312,6 +312,10 @@ void PostgresServer::drop_all_databases() const {
     if (name == "postgres" || name == "template0" || name == "template1") continue;
     query("postgres", "DROP DATABASE IF EXISTS " + quote_ident(name) + " WITH (FORCE)");
   }
+  // The job roles made with the databases (runbot_<id>), and nothing else.
+  std::string roles = query("postgres", "SELECT string_agg(rolname, ' ') FROM pg_roles WHERE rolname ~ '^runbot_[0-9]+$'");
+  std::istringstream names(roles);
+  for (std::string role; names >> role;) query("postgres", "DROP ROLE IF EXISTS " + quote_ident(role));
 }
 
 }  // namespace runbot::test

@@ -90,8 +90,12 @@ TEST(DatabasePostgresEnv, FromHostPortUserPassword) {
   auto job = (*db)->env(12);
   EXPECT_EQ(job["RUNBOT_DB"], "runbot_12");
   EXPECT_EQ(job["PGDATABASE"], "runbot_12");
-  EXPECT_EQ(job["PGPASSWORD"], "s3cret");
+  // The job connects as its own role; the configured (admin) credentials never reach it.
+  EXPECT_EQ(job["PGUSER"], "runbot_12");
+  EXPECT_EQ(job.count("PGPASSWORD"), 0u);  // no database.secret: the role was never made
+  EXPECT_EQ(job["PGPASSFILE"], "/dev/null");
   EXPECT_EQ(job["RUNBOT_DB_URL"].find("s3cret"), std::string::npos);
+  EXPECT_EQ(job["RUNBOT_DB_URL"].find("odoo@"), std::string::npos);
 }
 
 TEST(DatabasePostgresEnv, FromDsnAndDefaults) {
