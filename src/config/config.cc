@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -28,6 +29,24 @@ using config_check::Item;
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMaxStartJobId = (int64_t{1} << 52);
+
+// A DNS host name: dot-separated labels of 1-63 [A-Za-z0-9-], none starting or ending with
+// '-', 253 characters at most ("..", "-" or "a..b" would make every nginx -t fail).
+bool is_host_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = name.find('.', start);
+    std::string_view label = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    for (char ch : label)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
 
 // Non-empty and only [a-z0-9], plus [A-Z] if `upper`, plus the characters of `punct`.
 bool is_word(std::string_view s, std::string_view punct, bool upper) {
@@ -57,7 +76,9 @@ void read_runbot(Checker& c, const toml::table& t, RunbotConfig& r) {
       w);
   c.read(t, "number", w, 1, kIntMax, r.number);
   c.read(t, "workers", w, 1, kIntMax, r.workers);
-  c.read(t, "start_job_id", w, 1, kInt64Max, r.start_job_id);
+  // Ids go into URLs, file names and status.json, which browsers read as doubles: at most
+  // 2^53 - 1, with room for a long life of jobs after start_job_id.
+  c.read(t, "start_job_id", w, 1, kMaxStartJobId, r.start_job_id);
   c.read(t, "nginx_port", w, 1, 65535, r.nginx_port);
   c.read(t, "max_age_days", w, 0, kIntMax, r.max_age_days);
   c.read(t, "quiet_seconds", w, 0, kIntMax, r.quiet_seconds);
@@ -73,11 +94,12 @@ void read_runbot(Checker& c, const toml::table& t, RunbotConfig& r) {
     }
   }
   if (const auto* v = c.get<std::string>(t, "domain", w, "a string")) {
-    if (is_word(v->get(), ".-", true)) {
+    if (is_host_name(v->get())) {
       r.domain = v->get();
     } else {
-      c.error(*v, fmt::format("{} domain \"{}\" must be a non-empty host name of [A-Za-z0-9.-]", w,
-                              v->get()));
+      c.error(*v, fmt::format("{} domain \"{}\" must be a host name: dot-separated labels of "
+                              "[A-Za-z0-9-], none empty or starting or ending with '-'",
+                              w, v->get()));
     }
   }
   if (const auto* v = c.get<std::string>(t, "port_range", w, "a string like \"8100-8899\"")) {
@@ -85,8 +107,17 @@ void read_runbot(Checker& c, const toml::table& t, RunbotConfig& r) {
       c.error(*v, fmt::format("bad port range \"{}\" in {} port_range (expected \"MIN-MAX\" with "
                               "1 <= MIN <= MAX <= 65535)",
                               v->get(), w));
+    } else if (r.port_min == r.port_max && r.port_min == r.nginx_port) {
+      c.error(*v, fmt::format("{} port_range \"{}\" has no port for an instance: its only port "
+                              "is nginx_port",
+                              w, v->get()));
     }
   }
+}
+
+std::string env_key(std::string name) {
+  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return name;
 }
 
 void read_project(Checker& c, const toml::table& t, size_t index, Config& config,
@@ -98,9 +129,18 @@ void read_project(Checker& c, const toml::table& t, size_t index, Config& config
     if (!is_word(p.name, "_-", false)) {
       c.error(*v, fmt::format("{} name \"{}\" must match [a-z0-9_-]+", w, p.name));
     } else {
-      if (auto [it, fresh] = seen.emplace(p.name, v); !fresh) {
-        c.error(*v, fmt::format("duplicate project '{}' (first defined at {})", p.name,
-                                at(*it->second)));
+      // Projects are told apart in the build's environment as RUNBOT_SRC_<NAME>, '-' as '_'.
+      std::string key = p.name;
+      for (char& ch : key) ch = ch == '-' ? '_' : ch;
+      if (auto [it, fresh] = seen.emplace(key, v); !fresh) {
+        std::string first = it->second->as_string() ? it->second->as_string()->get() : key;
+        if (first == p.name)
+          c.error(*v, fmt::format("duplicate project '{}' (first defined at {})", p.name,
+                                  at(*it->second)));
+        else
+          c.error(*v, fmt::format("project '{}' and project '{}' (defined at {}) would share "
+                                  "RUNBOT_SRC_{} in the build's environment: rename one",
+                                  p.name, first, at(*it->second), env_key(key)));
       }
       w = fmt::format("project '{}'", p.name);
     }

@@ -106,7 +106,20 @@ TEST(ConfigErrors, RunbotRanges) {
   EXPECT_EQ(errors_of("[runbot]\nnginx = \"public\"\n"),
             "runbot.toml:2:9: [runbot] nginx must be \"private\" or \"include\" (got \"public\")");
   EXPECT_THAT(errors_of("[runbot]\ndomain = \"\"\n"),
-              StartsWith("runbot.toml:2:10: [runbot] domain \"\" must be a non-empty host name"));
+              StartsWith("runbot.toml:2:10: [runbot] domain \"\" must be a host name"));
+  // Accepted before, and then every tick failed nginx -t (issue 14).
+  for (const char* bad : {"..", "-", ".", "a..b", "-a.b", "a-.b", "a.b."})
+    EXPECT_THAT(errors_of(fmt::format("[runbot]\ndomain = \"{}\"\n", bad)),
+                StartsWith("runbot.toml:2:10: [runbot] domain"))
+        << bad;
+  EXPECT_EQ(parse_ok("[runbot]\ndomain = \"ci-1.example.com\"\n").runbot.domain, "ci-1.example.com");
+  EXPECT_EQ(errors_of("[runbot]\nnginx_port = 8100\nport_range = \"8100-8100\"\n"),
+            "runbot.toml:3:14: [runbot] port_range \"8100-8100\" has no port for an instance: its "
+            "only port is nginx_port");
+  EXPECT_EQ(parse_ok("[runbot]\nnginx_port = 8100\nport_range = \"8100-8101\"\n").runbot.port_max, 8101);
+  EXPECT_EQ(errors_of("[runbot]\nstart_job_id = 9223372036854775000\n"),
+            "runbot.toml:2:16: [runbot] start_job_id must be at most 4503599627370496 (got "
+            "9223372036854775000)");
   EXPECT_THAT(errors_of("[runbot]\ndomain = \"run bot/x\"\n"), StartsWith("runbot.toml:2:10: "));
   EXPECT_EQ(parse_ok("[runbot]\nstart_job_id = 5000000000\n").runbot.start_job_id, 5000000000);
 }
@@ -130,6 +143,10 @@ TEST(ConfigErrors, Projects) {
   EXPECT_EQ(errors_of("[[project]]\nname = \"a\"\nremotes = [\"/a\"]\n\n[[project]]\nname = "
                       "\"a\"\nremotes = [\"/b\"]\n"),
             "runbot.toml:6:8: duplicate project 'a' (first defined at 2:8)");
+  EXPECT_EQ(errors_of("[[project]]\nname = \"web-x\"\nremotes = [\"/a\"]\n\n[[project]]\nname = "
+                      "\"web_x\"\nremotes = [\"/b\"]\n"),
+            "runbot.toml:6:8: project 'web_x' and project 'web-x' (defined at 2:8) would share "
+            "RUNBOT_SRC_WEB_X in the build's environment: rename one");
   EXPECT_EQ(errors_of("[[project]]\nname = \"a\"\nremotes = []\n"),
             "runbot.toml:3:11: project 'a' has no remotes (add remotes = [\"URL or path\"])");
   EXPECT_EQ(errors_of("[[project]]\nname = \"a\"\n"),
