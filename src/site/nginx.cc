@@ -150,18 +150,39 @@ Status apply_include(const Config& config, const std::string& conf_file, const P
 
 }  // namespace
 
-pid_t private_nginx_pid(const Paths& paths) {
-  auto text = read_file(paths.nginx() / "nginx.pid");
-  if (!text) return 0;
-  char* end = nullptr;
-  long pid = std::strtol(text->c_str(), &end, 10);
-  if (pid <= 0 || end == text->c_str()) return 0;
-  if (!process_start_time(static_cast<pid_t>(pid))) return 0;
-  // A reused pid is not ours: the master's title names our nginx.conf.
+namespace {
+
+// Whether `pid` is this state dir's nginx master: its title names our nginx.conf.
+bool is_our_master(const Paths& paths, long pid) {
+  if (pid <= 1 || !process_start_time(static_cast<pid_t>(pid))) return false;
   auto cmdline = read_file(fs::path("/proc") / std::to_string(pid) / "cmdline");
-  if (!cmdline || cmdline->find((paths.nginx() / "nginx.conf").string()) == std::string::npos)
-    return 0;
-  return static_cast<pid_t>(pid);
+  return cmdline && cmdline->starts_with("nginx: master process") &&
+         cmdline->find((paths.nginx() / "nginx.conf").string()) != std::string::npos;
+}
+
+}  // namespace
+
+pid_t private_nginx_pid(const Paths& paths) {
+  fs::path pid_file = paths.nginx() / "nginx.pid";
+  if (auto text = read_file(pid_file)) {
+    char* end = nullptr;
+    long pid = std::strtol(text->c_str(), &end, 10);
+    if (end != text->c_str() && is_our_master(paths, pid)) return static_cast<pid_t>(pid);
+  }
+  // The pid file is gone, stale or garbled while our nginx may still run: find the master by
+  // its title and write the file back, so that reload and quit (which read it) reach it and
+  // no second nginx is started next to it.
+  std::error_code ec;
+  if (!fs::exists(paths.nginx() / "nginx.conf", ec)) return 0;
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    long pid = std::strtol(name.c_str(), nullptr, 10);
+    if (!is_our_master(paths, pid)) continue;
+    (void)write_file_atomic(pid_file, fmt::format("{}\n", pid));
+    return static_cast<pid_t>(pid);
+  }
+  return 0;
 }
 
 Status apply_nginx(const Config& config, const Paths& paths, const std::string& conf,
@@ -177,8 +198,15 @@ Status apply_nginx(const Config& config, const Paths& paths, const std::string& 
   auto changed = write_file_if_changed(conf_file, conf);
   if (!changed) return changed.error();
 
-  if (!private_mode)
-    return *changed ? apply_include(config, conf_file.string(), previous, log) : Status{};
+  if (!private_mode) {
+    // As below: reload_command runs again until it has succeeded for this very config.
+    const fs::path applied_file = dir / "applied.conf";
+    auto applied = read_file(applied_file);
+    if (!*changed && applied && *applied == conf) return {};
+    auto st = apply_include(config, conf_file.string(), previous, log);
+    if (st) (void)write_file_atomic(applied_file, conf);
+    return st;
+  }
 
   auto main_conf = render_nginx_main_conf(config, paths);
   if (!main_conf) return main_conf.error();
@@ -190,6 +218,14 @@ Status apply_nginx(const Config& config, const Paths& paths, const std::string& 
     previous_main.restore();
     return e;
   };
+
+  // What nginx last took (a tick killed between writing and reloading leaves the files ahead
+  // of it): a difference reloads even when the files compare equal.
+  const fs::path applied_file = dir / "applied.conf";
+  const std::string applied_text = *main_conf + "\n# --- runbot.conf ---\n" + conf;
+  auto applied = read_file(applied_file);
+  const bool behind = !applied || *applied != applied_text;
+  auto took = [&] { (void)write_file_atomic(applied_file, applied_text); };
 
   pid_t pid = private_nginx_pid(paths);
   if (pid != 0 && *main_changed) {
@@ -208,12 +244,15 @@ Status apply_nginx(const Config& config, const Paths& paths, const std::string& 
           fmt::format("nginx started but is not running; see {}", (dir / "error.log").string())};
     log.push_back(fmt::format("started nginx (pid {}) on port {}", private_nginx_pid(paths),
                               config.runbot.nginx_port));
+    took();
     return {};
   }
-  if (!*changed && !*main_changed) return {};
+  if (!*changed && !*main_changed && !behind) return {};
   if (auto st = run_nginx(paths, {"-t", "-q"}, "configure", &config); !st) return undo(st.error());
   if (auto st = run_nginx(paths, {"-s", "reload"}, "reload"); !st) return undo(st.error());
-  log.push_back(fmt::format("reloaded nginx (pid {})", pid));
+  log.push_back(fmt::format("reloaded nginx (pid {}){}", pid,
+                            *changed || *main_changed ? "" : ": it had not taken the current config"));
+  took();
   return {};
 }
 

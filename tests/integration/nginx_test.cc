@@ -201,6 +201,54 @@ TEST_F(NginxTest, PrivateNginxServesSiteLogsAndInstances) {
   EXPECT_TRUE(stop_private_nginx(paths));                   // stopping twice is fine
 }
 
+// A tick killed after writing runbot.conf but before the reload: the file already compares
+// equal, yet the next tick reloads, and the new instance is served (issue 14).
+TEST_F(NginxTest, KillBetweenWriteAndReloadIsRepairedByTheNextTick) {
+  fs::create_directories(dir.path() / "inst7");
+  FakeInstance seven(dir.path() / "inst7", free_port(), "instance seven");
+  ASSERT_TRUE(seven.ready());
+  ASSERT_TRUE(apply({}));
+  pid_t pid = private_nginx_pid(paths);
+  ASSERT_NE(pid, 0);
+  auto next = render_nginx_conf(config, paths, {{7, seven.port}});
+  ASSERT_TRUE(next);
+  write_text(paths.nginx() / "runbot.conf", *next);  // written, then kill -9: no reload
+  EXPECT_EQ(get(port(), "7.runbot.localhost", "/").code, 404);
+
+  ASSERT_TRUE(apply({{7, seven.port}}));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("reloaded nginx"), std::string::npos) << log[0];
+  EXPECT_EQ(private_nginx_pid(paths), pid);
+  EXPECT_EQ(get_until(200, port(), "7.runbot.localhost", "/").code, 200);
+  ASSERT_TRUE(apply({{7, seven.port}}));
+  EXPECT_TRUE(log.empty());  // and only once
+}
+
+// nginx.pid deleted under a running nginx: no second nginx, reloads still reach the one
+// running, and stopping (clean) stops it (issue 14).
+TEST_F(NginxTest, LostPidFileNeitherStartsASecondNginxNorLeavesOneRunning) {
+  fs::create_directories(dir.path() / "inst7");
+  FakeInstance seven(dir.path() / "inst7", free_port(), "instance seven");
+  ASSERT_TRUE(seven.ready());
+  ASSERT_TRUE(apply({}));
+  pid_t pid = private_nginx_pid(paths);
+  ASSERT_NE(pid, 0);
+  const int processes = nginx_processes(paths);
+  fs::remove(paths.nginx() / "nginx.pid");
+
+  auto st = apply({{7, seven.port}});
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(private_nginx_pid(paths), pid);
+  EXPECT_EQ(nginx_processes(paths), processes);
+  EXPECT_EQ(get_until(200, port(), "7.runbot.localhost", "/").code, 200)
+      << test::read_text(paths.nginx() / "error.log");
+
+  fs::remove(paths.nginx() / "nginx.pid");
+  ASSERT_TRUE(stop_private_nginx(paths));
+  EXPECT_EQ(nginx_processes(paths), 0);
+  EXPECT_EQ(get(port(), "runbot.localhost", "/").code, 0);
+}
+
 TEST_F(NginxTest, RefusedConfigIsAnErrorAndIsRetried) {
   std::vector<std::string> out;
   auto st = apply_nginx(config, paths, "this is not nginx;\n", out);
