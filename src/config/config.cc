@@ -6,7 +6,6 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -16,6 +15,7 @@
 
 #include "config/checker.h"
 #include "config/conninfo.h"
+#include "config/names.h"
 #include "config/sections.h"
 #include "model.h"
 
@@ -30,23 +30,6 @@ using config_check::Item;
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMaxStartJobId = (int64_t{1} << 52);
-
-// A DNS host name: dot-separated labels of 1-63 [A-Za-z0-9-], none starting or ending with
-// '-', 253 characters at most ("..", "-" or "a..b" would make every nginx -t fail).
-bool is_host_name(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = name.find('.', start);
-    std::string_view label = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
-      return false;
-    for (char ch : label)
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
 
 // Non-empty and only [a-z0-9], plus [A-Z] if `upper`, plus the characters of `punct`.
 bool is_word(std::string_view s, std::string_view punct, bool upper) {
@@ -115,11 +98,6 @@ void read_runbot(Checker& c, const toml::table& t, RunbotConfig& r) {
   }
 }
 
-std::string env_key(std::string name) {
-  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return name;
-}
-
 void read_project(Checker& c, const toml::table& t, size_t index, Config& config,
                   std::map<std::string, const toml::node*>& seen) {
   ProjectConfig p;
@@ -129,9 +107,8 @@ void read_project(Checker& c, const toml::table& t, size_t index, Config& config
     if (!is_word(p.name, "_-", false)) {
       c.error(*v, fmt::format("{} name \"{}\" must match [a-z0-9_-]+", w, p.name));
     } else {
-      // Projects are told apart in the build's environment as RUNBOT_SRC_<NAME>, '-' as '_'.
-      std::string key = p.name;
-      for (char& ch : key) ch = ch == '-' ? '_' : ch;
+      // Projects are told apart in the build's environment as RUNBOT_SRC_<suffix>.
+      std::string key = project_env_suffix(p.name);
       if (auto [it, fresh] = seen.emplace(key, v); !fresh) {
         std::string first = it->second->as_string() ? it->second->as_string()->get() : key;
         if (first == p.name)
@@ -140,7 +117,7 @@ void read_project(Checker& c, const toml::table& t, size_t index, Config& config
         else
           c.error(*v, fmt::format("project '{}' and project '{}' (defined at {}) would share "
                                   "RUNBOT_SRC_{} in the build's environment: rename one",
-                                  p.name, first, at(*it->second), env_key(key)));
+                                  p.name, first, at(*it->second), key));
       }
       w = fmt::format("project '{}'", p.name);
     }
@@ -409,8 +386,8 @@ Result<Config> load_config(const std::filesystem::path& file) {
   auto config = parse_config(text.str(), file.filename().string());
   // A config holding the database's password is kept 0600 (SPEC "Untrusted code"): the
   // runbot tightens its own file rather than leave the admin's password world-readable.
-  const DatabaseConfig& db = config ? config->database : DatabaseConfig{};
-  if (config && (!db.password.empty() || db.dsn.find("password") != std::string::npos)) {
+  if (config && (!config->database.password.empty() ||
+                 config->database.dsn.find("password") != std::string::npos)) {
     struct stat st {};
     if (stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0 && st.st_uid == geteuid())
       (void)chmod(file.c_str(), st.st_mode & 0700);

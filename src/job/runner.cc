@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 
+#include "config/names.h"
 #include "jobdb/jobdb.h"
 #include "job/classify.h"
 #include "job/error_extract.h"
@@ -66,12 +67,6 @@ bool valid_name(const std::string& s, bool allow_upper_dot) {
     if (c == '_' || c == '-') return true;
     return allow_upper_dot && ((c >= 'A' && c <= 'Z') || c == '.');
   });
-}
-
-std::string env_suffix(const std::string& project) {
-  std::string out;
-  for (char c : project) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
-  return out;
 }
 
 std::string plural(int n, const char* what) {
@@ -225,8 +220,8 @@ class JobRun {
         {"RUNBOT_URL", spec_.url},
     };
     for (const auto& s : spec_.sources) {
-      env["RUNBOT_SRC_" + env_suffix(s.project)] = (src_ / s.project).string();
-      env["RUNBOT_REV_" + env_suffix(s.project)] = s.rev;
+      env["RUNBOT_SRC_" + project_env_suffix(s.project)] = (src_ / s.project).string();
+      env["RUNBOT_REV_" + project_env_suffix(s.project)] = s.rev;
     }
     if (database_) {
       for (auto& [k, v] : database_->env(spec_.id)) env[k] = v;

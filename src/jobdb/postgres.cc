@@ -217,7 +217,10 @@ class PostgresDatabase : public JobDatabase {
 
   // Runs one tool; its stdout, or one line saying why it failed.
   Result<std::string> run(const std::vector<std::string>& argv, const std::string& db) {
-    auto out = run_capture(argv, options(db));
+    return run(argv, options(db));
+  }
+  Result<std::string> run(const std::vector<std::string>& argv, const RunOptions& opts) {
+    auto out = run_capture(argv, opts);
     if (!out) {
       return Error{fmt::format("{} (is the PostgreSQL client installed? Debian: postgresql-client)",
                                out.error().message)};
@@ -248,12 +251,8 @@ class PostgresDatabase : public JobDatabase {
       argv = {"psql", "-X",        "-q", "-w",         "-v", "ON_ERROR_STOP=1",
               "-o",   "/dev/null", "-f", dump.string()};
     }
-    auto out = run_capture(argv, job_options(id));
-    if (!out)
-      return Error{fmt::format("restoring {}: {}", dump.string(), out.error().message)};
-    if (out->exit_code != 0)
-      return Error{fmt::format("restoring {}: {}", dump.string(),
-                               tool_error(argv[0], *out, config_.timeout))};
+    if (auto r = run(argv, job_options(id)); !r)
+      return Error{fmt::format("restoring {}: {}", dump.string(), r.error().message)};
     return {};
   }
 
@@ -261,7 +260,6 @@ class PostgresDatabase : public JobDatabase {
   RunOptions job_options(int64_t id) const {
     RunOptions opts = options(job_database_name(id));
     for (const auto& [k, v] : job_env(id)) opts.env[k] = v;
-    opts.clear_env = false;
     return opts;
   }
 

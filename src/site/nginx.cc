@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -152,10 +154,18 @@ Status apply_include(const Config& config, const std::string& conf_file, const P
 
 namespace {
 
-// Whether `pid` is this state dir's nginx master: its title names our nginx.conf.
+// Whether `pid` is this state dir's nginx master: its title names our nginx.conf, and it runs
+// as our user in our PID namespace. A title is easy to forge (`exec -a`); a build's processes
+// are in their own PID namespace, and run as the build user when the runbot is root.
 bool is_our_master(const Paths& paths, long pid) {
   if (pid <= 1 || !process_start_time(static_cast<pid_t>(pid))) return false;
-  auto cmdline = read_file(fs::path("/proc") / std::to_string(pid) / "cmdline");
+  const fs::path proc = fs::path("/proc") / std::to_string(pid);
+  struct stat st {};
+  std::error_code ec;
+  if (stat(proc.c_str(), &st) != 0 || st.st_uid != geteuid()) return false;
+  if (fs::read_symlink(proc / "ns" / "pid", ec) != fs::read_symlink("/proc/self/ns/pid", ec) || ec)
+    return false;
+  auto cmdline = read_file(proc / "cmdline");
   return cmdline && cmdline->starts_with("nginx: master process") &&
          cmdline->find((paths.nginx() / "nginx.conf").string()) != std::string::npos;
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "config/names.h"
 #include "site/names.h"
 #include "site/nginx.h"
 #include "site/template.h"
@@ -30,14 +31,10 @@ Status check_conf_value(const std::string& what, const std::string& value) {
   return {};
 }
 
+// The config admits host names only; a Config built another way is checked again here.
 Status check_domain(const std::string& domain) {
-  bool ok = !domain.empty();
-  for (char c : domain)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '.');
-  if (!ok)
-    return Error{
-        fmt::format("runbot.domain {:?} is not a host name (letters, digits, '-', '.')", domain)};
+  if (!is_host_name(domain))
+    return Error{fmt::format("runbot.domain {:?} is not a host name", domain)};
   return {};
 }
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -129,12 +130,23 @@ class NginxTest : public ::testing::Test {
     return apply_nginx(config, paths, *conf, log);
   }
   int port() const { return config.runbot.nginx_port; }
+  // nginx running with no instance, and a live instance 7 not yet in its config.
+  void start_then_ready_seven() {
+    fs::create_directories(dir.path() / "inst7");
+    seven = std::make_unique<FakeInstance>(dir.path() / "inst7", free_port(), "instance seven");
+    ASSERT_TRUE(seven->ready());
+    ASSERT_TRUE(apply({}));
+    nginx_pid = private_nginx_pid(paths);
+    ASSERT_NE(nginx_pid, 0);
+  }
 
   TempDir dir;
   Paths paths;
   Config config;
   NginxGuard guard;
   std::vector<std::string> log;
+  std::unique_ptr<FakeInstance> seven;
+  pid_t nginx_pid = 0;
 };
 
 TEST_F(NginxTest, PrivateNginxServesSiteLogsAndInstances) {
@@ -204,41 +216,31 @@ TEST_F(NginxTest, PrivateNginxServesSiteLogsAndInstances) {
 // A tick killed after writing runbot.conf but before the reload: the file already compares
 // equal, yet the next tick reloads, and the new instance is served (issue 14).
 TEST_F(NginxTest, KillBetweenWriteAndReloadIsRepairedByTheNextTick) {
-  fs::create_directories(dir.path() / "inst7");
-  FakeInstance seven(dir.path() / "inst7", free_port(), "instance seven");
-  ASSERT_TRUE(seven.ready());
-  ASSERT_TRUE(apply({}));
-  pid_t pid = private_nginx_pid(paths);
-  ASSERT_NE(pid, 0);
-  auto next = render_nginx_conf(config, paths, {{7, seven.port}});
+  ASSERT_NO_FATAL_FAILURE(start_then_ready_seven());
+  auto next = render_nginx_conf(config, paths, {{7, seven->port}});
   ASSERT_TRUE(next);
   write_text(paths.nginx() / "runbot.conf", *next);  // written, then kill -9: no reload
   EXPECT_EQ(get(port(), "7.runbot.localhost", "/").code, 404);
 
-  ASSERT_TRUE(apply({{7, seven.port}}));
+  ASSERT_TRUE(apply({{7, seven->port}}));
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].find("reloaded nginx"), std::string::npos) << log[0];
-  EXPECT_EQ(private_nginx_pid(paths), pid);
+  EXPECT_EQ(private_nginx_pid(paths), nginx_pid);
   EXPECT_EQ(get_until(200, port(), "7.runbot.localhost", "/").code, 200);
-  ASSERT_TRUE(apply({{7, seven.port}}));
+  ASSERT_TRUE(apply({{7, seven->port}}));
   EXPECT_TRUE(log.empty());  // and only once
 }
 
 // nginx.pid deleted under a running nginx: no second nginx, reloads still reach the one
 // running, and stopping (clean) stops it (issue 14).
 TEST_F(NginxTest, LostPidFileNeitherStartsASecondNginxNorLeavesOneRunning) {
-  fs::create_directories(dir.path() / "inst7");
-  FakeInstance seven(dir.path() / "inst7", free_port(), "instance seven");
-  ASSERT_TRUE(seven.ready());
-  ASSERT_TRUE(apply({}));
-  pid_t pid = private_nginx_pid(paths);
-  ASSERT_NE(pid, 0);
+  ASSERT_NO_FATAL_FAILURE(start_then_ready_seven());
   const int processes = nginx_processes(paths);
   fs::remove(paths.nginx() / "nginx.pid");
 
-  auto st = apply({{7, seven.port}});
+  auto st = apply({{7, seven->port}});
   ASSERT_TRUE(st) << st.error().message;
-  EXPECT_EQ(private_nginx_pid(paths), pid);
+  EXPECT_EQ(private_nginx_pid(paths), nginx_pid);
   EXPECT_EQ(nginx_processes(paths), processes);
   EXPECT_EQ(get_until(200, port(), "7.runbot.localhost", "/").code, 200)
       << test::read_text(paths.nginx() / "error.log");
@@ -247,6 +249,35 @@ TEST_F(NginxTest, LostPidFileNeitherStartsASecondNginxNorLeavesOneRunning) {
   ASSERT_TRUE(stop_private_nginx(paths));
   EXPECT_EQ(nginx_processes(paths), 0);
   EXPECT_EQ(get(port(), "runbot.localhost", "/").code, 0);
+}
+
+// The attack on that recovery: a process of a build or an instance (its own PID namespace)
+// takes our nginx master's title with `exec -a`, then waits for the pid file to be lost. It is
+// never taken for our nginx: the real one is started and serves, and the forger is not signalled.
+TEST_F(NginxTest, ForgedMasterTitleOutsideOurPidNamespaceIsNotAdopted) {
+  ASSERT_TRUE(apply({}));
+  ASSERT_TRUE(stop_private_nginx(paths));
+  ASSERT_EQ(nginx_processes(paths), 0);
+  const std::string title = "nginx: master process nginx -c " + (paths.nginx() / "nginx.conf").string();
+  auto forger = spawn_detached({"unshare", "--pid", "--fork", "--kill-child", "bash", "-c",
+                                "exec -a \"$0\" sleep 60", title},
+                               dir.path() / "forger.log", RunOptions::in(dir.path()));
+  ASSERT_TRUE(forger) << forger.error().message;
+  struct Reap {
+    ProcessId id;
+    ~Reap() { kill_group(id, 1s); }
+  } reap{*forger};
+  // unshare (its argv names the title) and the titled sleep, pid 1 of its namespace.
+  for (int i = 0; i < 100 && nginx_processes(paths) < 2; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(nginx_processes(paths), 2) << "the forged title is not in /proc";
+
+  EXPECT_EQ(private_nginx_pid(paths), 0);
+  auto st = apply({});
+  ASSERT_TRUE(st) << st.error().message;
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("started nginx"), std::string::npos) << log[0];
+  EXPECT_EQ(get_until(404, port(), "nobody.example", "/").code, 404);  // the real one serves
+  EXPECT_TRUE(is_alive(*forger));
 }
 
 TEST_F(NginxTest, RefusedConfigIsAnErrorAndIsRetried) {
