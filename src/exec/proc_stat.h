@@ -10,6 +10,7 @@ namespace runbot {
 
 struct ProcStat {
   char state = 0;
+  pid_t ppid = 0;
   pid_t pgrp = 0;
   uint64_t start_time = 0;
 };

@@ -48,13 +48,14 @@ bool read_proc_stat(pid_t pid, ProcStat* st) {
   char* p = std::strrchr(buf, ')');
   if (!p) return false;
   ++p;
-  // Fields after ')': state is field 3, pgrp field 5, starttime field 22.
+  // Fields after ')': state is field 3, ppid field 4, pgrp field 5, starttime field 22.
   int field = 2;
   uint64_t value = 0;
   bool in_token = false;
   for (; *p; ++p) {
     if (*p == ' ' || *p == '\n') {
       if (in_token) {
+        if (field == 4) st->ppid = static_cast<pid_t>(value);
         if (field == 5) st->pgrp = static_cast<pid_t>(value);
         if (field == 22) {
           st->start_time = value;

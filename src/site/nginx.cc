@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "exec/proc_stat.h"
 #include "exec/process.h"
 #include "util/atomic_file.h"
 
@@ -157,8 +158,13 @@ namespace {
 // Whether `pid` is this state dir's nginx master: its title names our nginx.conf, and it runs
 // as our user in our PID namespace. A title is easy to forge (`exec -a`); a build's processes
 // are in their own PID namespace, and run as the build user when the runbot is root.
+// The master leads its own process group (nginx daemonizes with setsid): a worker it has just
+// forked still bears the master's title until it sets its own, but not its group.
 bool is_our_master(const Paths& paths, long pid) {
-  if (pid <= 1 || !process_start_time(static_cast<pid_t>(pid))) return false;
+  ProcStat ps;
+  if (pid <= 1 || !read_proc_stat(static_cast<pid_t>(pid), &ps) || is_dead_state(ps.state) ||
+      ps.pgrp != pid)
+    return false;
   const fs::path proc = fs::path("/proc") / std::to_string(pid);
   struct stat st {};
   std::error_code ec;

@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "exec/proc_stat.h"
 #include "exec/process.h"
 #include "site/site.h"
 #include "state/db.h"
@@ -74,14 +75,25 @@ Http get_until(int code, int port, const std::string& host, const std::string& p
   return h;
 }
 
-// Processes whose command line names this state dir's nginx.conf.
+// Processes whose command line names this state dir's nginx.conf, but for a worker the master
+// has just forked (during a reload), which bears the master's title until it sets its own.
 int nginx_processes(const Paths& paths) {
   std::string needle = (paths.nginx() / "nginx.conf").string();
+  auto titled = [&](const fs::path& proc) {
+    return test::read_text(proc / "cmdline").find(needle) != std::string::npos;
+  };
   int n = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    std::string cmdline = test::read_text(entry.path() / "cmdline");
-    if (cmdline.find(needle) != std::string::npos) ++n;
+    if (!titled(entry.path())) continue;
+    ProcStat st;
+    pid_t pid = static_cast<pid_t>(std::atol(entry.path().filename().c_str()));
+    if (pid > 0 && read_proc_stat(pid, &st) && st.ppid > 1 &&
+        titled(fs::path("/proc") / std::to_string(st.ppid)) &&
+        test::read_text(fs::path("/proc") / std::to_string(st.ppid) / "cmdline")
+            .starts_with("nginx: master process"))
+      continue;
+    ++n;
   }
   return n;
 }
