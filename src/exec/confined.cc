@@ -33,9 +33,7 @@ struct Prepared {
   bool confined = false;
 };
 
-Limits limits_of(const SandboxConfig& c) {
-  return Limits{c.memory_bytes, c.pids, c.cpus};
-}
+Limits limits_of(const SandboxConfig& c) { return Limits{c.memory_bytes, c.pids, c.cpus}; }
 
 Result<Prepared> prepare(const SandboxRequest& r, const std::string& command) {
   Prepared p;
@@ -48,8 +46,9 @@ Result<Prepared> prepare(const SandboxRequest& r, const std::string& command) {
     if (!p.options.stage_root.empty()) {
       std::error_code ec;
       fs::create_directories(p.options.stage_root, ec);
-      if (ec) return Error{fmt::format("sandbox: cannot create {}: {}",
-                                       p.options.stage_root.string(), ec.message())};
+      if (ec)
+        return Error{fmt::format("sandbox: cannot create {}: {}", p.options.stage_root.string(),
+                                 ec.message())};
     }
     if (!make_pipe(p.info_read, p.info_write))
       return Error{fmt::format("sandbox: pipe: {}", std::strerror(errno))};
@@ -81,7 +80,8 @@ std::optional<pid_t> read_child_pid(int fd) {
   auto deadline = std::chrono::steady_clock::now() + kSetupWait;
   char buf[512];
   for (;;) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd pfd{fd, POLLIN, 0};
     int n = poll(&pfd, 1, static_cast<int>(left.count()));
@@ -159,8 +159,8 @@ bool release(const std::vector<std::string>& cgroups, const std::string& limits,
   for (const auto& d : cgroups)
     if (runbot_cgroup(d)) dirs.emplace_back(d);
   if (dirs.empty()) return true;
-  Cgroup g = Cgroup::existing(dirs, limits == "cgroup v2" ? LimitMechanism::cgroup_v2
-                                                          : LimitMechanism::cgroup_v1);
+  Cgroup g = Cgroup::existing(
+      dirs, limits == "cgroup v2" ? LimitMechanism::cgroup_v2 : LimitMechanism::cgroup_v1);
   bool empty = own ? g.kill_all() : true;
   g.remove();
   return empty;
@@ -168,18 +168,58 @@ bool release(const std::vector<std::string>& cgroups, const std::string& limits,
 
 }  // namespace
 
-Result<StepRun> run_confined(const SandboxRequest& request, const std::string& command,
-                             const fs::path& log, int timeout_seconds,
+struct PreparedStep::State {
+  Prepared p;
+  PendingRun child;
+  uint64_t log_start = 0;
+  std::string max_log, memory;
+  uint64_t max_log_bytes = 0;
+  fs::path log;
+};
+
+PreparedStep::PreparedStep() = default;
+PreparedStep::PreparedStep(PreparedStep&&) noexcept = default;
+PreparedStep& PreparedStep::operator=(PreparedStep&&) noexcept = default;
+PreparedStep::~PreparedStep() {
+  if (!state_) return;
+  state_->child.cancel();
+  if (state_->p.cgroup) state_->p.cgroup->remove();
+}
+
+Result<PreparedStep> prepare_step(const SandboxRequest& request, const std::string& command,
+                                  const fs::path& log) {
+  auto prepared = prepare(request, command);
+  if (!prepared) return prepared.error();
+  PreparedStep step;
+  step.state_ = std::make_unique<PreparedStep::State>();
+  PreparedStep::State& s = *step.state_;
+  s.p = std::move(*prepared);
+  s.log = log;
+  s.log_start = size_of(log);
+  s.max_log = request.config.max_log;
+  s.max_log_bytes = request.config.max_log_bytes;
+  s.memory = request.config.memory;
+  auto child = prepare_to_file(s.p.argv, log, s.p.options);
+  if (!child) {
+    if (s.p.cgroup) s.p.cgroup->remove();
+    s.p.cgroup.reset();
+    return Error{(s.p.confined ? "sandbox: " : "") + child.error().message};
+  }
+  s.child = std::move(*child);
+  return step;
+}
+
+Result<StepRun> run_prepared(PreparedStep step, int timeout_seconds,
                              const std::function<bool()>& should_stop,
                              const std::function<void(const Confined&)>& on_start) {
-  auto prepared = prepare(request, command);
-  if (!prepared) return StepRun{RunOutput{}, prepared.error().message};
-  Prepared& p = *prepared;
-  p.options.timeout_seconds = timeout_seconds;
-  uint64_t log_start = size_of(log);
+  if (!step.state_) return Error{"the step was not prepared"};
+  PreparedStep::State& s = *step.state_;
+  Prepared& p = s.p;
   std::optional<pid_t> init;
   Confined started;
-  p.options.on_start = [&](pid_t pid) {
+  RunOptions run_options;
+  run_options.timeout_seconds = timeout_seconds;
+  run_options.on_start = [&](pid_t pid) {
     if (p.confined) {
       p.info_write.reset();
       init = read_child_pid(p.info_read.get());
@@ -187,36 +227,51 @@ Result<StepRun> run_confined(const SandboxRequest& request, const std::string& c
     started = confined_of(p, pid, init);
     if (on_start) on_start(started);
   };
-  const uint64_t max_log = request.config.max_log_bytes;
+  const uint64_t max_log = s.max_log_bytes;
+  const fs::path& log = s.log;
   bool log_over = false;
   auto stop = [&] {
-    if (max_log && size_of(log) > log_start + max_log) log_over = true;
+    if (max_log && size_of(log) > s.log_start + max_log) log_over = true;
     return log_over || (should_stop && should_stop());
   };
-  auto out = run_to_file(p.argv, log, p.options, std::chrono::seconds(5), stop);
+  auto out = s.child.run(run_options, std::chrono::seconds(5), stop);
   // A flood faster than the poll ends before it is seen: the log's size tells afterwards.
-  if (max_log && size_of(log) > log_start + max_log) log_over = true;
+  if (max_log && size_of(log) > s.log_start + max_log) log_over = true;
   StepRun run;
   if (init) end_namespace(started.sandbox);
   bool oom = p.cgroup && p.cgroup->oom_killed();
-  if (p.cgroup) release(started.cgroups, p.limits, true);
+  if (p.cgroup) {
+    std::vector<std::string> dirs;
+    for (const auto& d : p.cgroup->dirs()) dirs.push_back(d.string());
+    release(dirs, p.limits, true);
+    p.cgroup.reset();
+  }
   if (!out) {
     run.failure = p.confined ? "sandbox: " + out.error().message : out.error().message;
     return run;
   }
   run.out = *out;
   if (log_over) {
-    if (::truncate(log.c_str(), static_cast<off_t>(log_start + max_log)) == 0) {
+    if (::truncate(log.c_str(), static_cast<off_t>(s.log_start + max_log)) == 0) {
       std::ofstream(log, std::ios::app)
-          << fmt::format("\n[openerp-runbot] log cut at {}\n", request.config.max_log);
+          << fmt::format("\n[openerp-runbot] log cut at {}\n", s.max_log);
     }
-    run.failure = fmt::format("log over {}", request.config.max_log);
+    run.failure = fmt::format("log over {}", s.max_log);
   } else if (oom) {
-    run.failure = fmt::format("out of memory (limit {})", request.config.memory);
+    run.failure = fmt::format("out of memory (limit {})", s.memory);
   } else if (p.confined && !init) {
-    run.failure = "sandbox: " + bwrap_error(log, log_start);
+    run.failure = "sandbox: " + bwrap_error(log, s.log_start);
   }
   return run;
+}
+
+Result<StepRun> run_confined(const SandboxRequest& request, const std::string& command,
+                             const fs::path& log, int timeout_seconds,
+                             const std::function<bool()>& should_stop,
+                             const std::function<void(const Confined&)>& on_start) {
+  auto step = prepare_step(request, command, log);
+  if (!step) return StepRun{RunOutput{}, step.error().message};
+  return run_prepared(std::move(*step), timeout_seconds, should_stop, on_start);
 }
 
 Result<Confined> spawn_confined(const SandboxRequest& request, const std::string& command,
@@ -266,9 +321,10 @@ std::string sandbox_summary(const SandboxConfig& c) {
   }
   std::string log = c.max_log_bytes ? fmt::format(", max_log {}", c.max_log) : "";
   if (!c.confined())
-    return fmt::format("none: builds run UNCONFINED (they can read and change the runbot's "
-                       "state, secrets and other jobs); {}{}",
-                       limits, log);
+    return fmt::format(
+        "none: builds run UNCONFINED (they can read and change the runbot's "
+        "state, secrets and other jobs); {}{}",
+        limits, log);
   std::string who = geteuid() == 0 ? fmt::format("user {}", c.user) : "the runbot's user";
   return fmt::format("bwrap (as {}, network {}), {}{}", who, c.network, limits, log);
 }

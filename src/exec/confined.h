@@ -4,6 +4,7 @@
 #pragma once
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,10 @@ namespace runbot {
 
 // What was started, as markers record it.
 struct Confined {
-  ProcessId process;             // what we started: bwrap, or /bin/sh when unconfined
-  ProcessId sandbox;             // the init of its PID namespace; pid 0 when unconfined
+  ProcessId process;                 // what we started: bwrap, or /bin/sh when unconfined
+  ProcessId sandbox;                 // the init of its PID namespace; pid 0 when unconfined
   std::vector<std::string> cgroups;  // its cgroups (removed when it is stopped)
-  std::string limits;            // "cgroup v1", "cgroup v2", "rlimits" or "" (no limits)
+  std::string limits;                // "cgroup v1", "cgroup v2", "rlimits" or "" (no limits)
 };
 
 struct StepRun {
@@ -33,6 +34,35 @@ struct StepRun {
 // `should_stop` is polled; `on_start` gets what started, before the wait.
 Result<StepRun> run_confined(const SandboxRequest& request, const std::string& command,
                              const std::filesystem::path& log, int timeout_seconds,
+                             const std::function<bool()>& should_stop,
+                             const std::function<void(const Confined&)>& on_start);
+
+// A step whose process is forked ahead of its run (exec/process.h: PendingRun): it has
+// joined its cgroups and waits, while the caller finishes what the step needs (the job's
+// export). Dropped unrun, it runs nothing and its cgroups are removed.
+class PreparedStep {
+ public:
+  PreparedStep();
+  PreparedStep(PreparedStep&&) noexcept;
+  PreparedStep& operator=(PreparedStep&&) noexcept;
+  ~PreparedStep();
+  struct State;
+
+ private:
+  friend Result<PreparedStep> prepare_step(const SandboxRequest&, const std::string&,
+                                           const std::filesystem::path&);
+  friend Result<StepRun> run_prepared(PreparedStep, int, const std::function<bool()>&,
+                                      const std::function<void(const Confined&)>&);
+  std::unique_ptr<State> state_;
+};
+
+// The first half of run_confined: the sandbox plan, the cgroups and the forked process, which
+// waits. An Error starting with "sandbox: " when the sandbox cannot be made.
+Result<PreparedStep> prepare_step(const SandboxRequest& request, const std::string& command,
+                                  const std::filesystem::path& log);
+
+// The second half: runs the prepared step as run_confined does.
+Result<StepRun> run_prepared(PreparedStep step, int timeout_seconds,
                              const std::function<bool()>& should_stop,
                              const std::function<void(const Confined&)>& on_start);
 

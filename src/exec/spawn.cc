@@ -32,7 +32,20 @@ constexpr milliseconds kCaptureGrace{2000};
 
 // What a forked child reports through its CLOEXEC pipe before exec (or instead of it).
 enum class Stage : int {
-  pid, dev_null, log, chdir, setsid, fork, exec, cgroup, rlimit, stage, user, no_new_privs, pass_fd
+  pid,
+  dev_null,
+  log,
+  chdir,
+  setsid,
+  fork,
+  exec,
+  cgroup,
+  rlimit,
+  stage,
+  user,
+  no_new_privs,
+  pass_fd,
+  gate
 };
 struct Report {
   Stage stage;
@@ -77,20 +90,44 @@ void write_report(int fd, Stage stage, int value, uint64_t start_time = 0) {
   }
 }
 
-// Child side: cgroups, rlimits, the staged mounts, the user, no_new_privs. Only syscalls on
+// Child side, first: the cgroups, then the gate (prepare_to_file), before anything is opened
+// or created for the program.
+bool join_then_wait(const RunOptions& o, int report_fd) {
+  for (const auto& procs : o.join_cgroups) {
+    int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      write_report(report_fd, Stage::cgroup, errno);
+      return false;
+    }
+    bool ok = write(fd, "0", 1) == 1;
+    int err = errno;
+    close(fd);
+    if (!ok) {
+      write_report(report_fd, Stage::cgroup, err);
+      return false;
+    }
+  }
+  if (o.gate_fd >= 0) {
+    char go = 0;
+    ssize_t n;
+    while ((n = read(o.gate_fd, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) {
+      write_report(report_fd, Stage::gate, 0);  // cancelled: nothing runs
+      return false;
+    }
+    close(o.gate_fd);
+  }
+  return true;
+}
+
+// Child side, then: rlimits, the staged mounts, the user, no_new_privs. Only syscalls on
 // data prepared before fork. Returns the failed stage, or nullopt.
 bool confine(const RunOptions& o, int report_fd) {
   auto fail = [&](Stage stage) {
     write_report(report_fd, stage, errno);
     return false;
   };
-  for (const auto& procs : o.join_cgroups) {
-    int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return fail(Stage::cgroup);
-    bool ok = write(fd, "0", 1) == 1;
-    close(fd);
-    if (!ok) return fail(Stage::cgroup);
-  }
   for (const auto& [resource, limit] : o.rlimits)
     if (setrlimit(resource, &limit) != 0) return fail(Stage::rlimit);
   if (!o.stage_root.empty()) {
@@ -137,6 +174,7 @@ bool confine(const RunOptions& o, int report_fd) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGPIPE, SIG_DFL);
+  if (!join_then_wait(plan.opts, report_fd)) _exit(127);
   int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (in < 0 || !move_fd(in, 0)) {
     write_report(report_fd, Stage::dev_null, errno);
@@ -185,6 +223,8 @@ std::string stage_error(const std::string& program, const ChildPlan& plan, const
       return "cannot start " + program + ": no_new_privs: " + why;
     case Stage::pass_fd:
       return "cannot start " + program + ": cannot pass its info fd: " + why;
+    case Stage::gate:
+      return "cannot start " + program + ": cancelled before it ran";
     default:
       return "cannot start " + program + ": " + why;
   }
@@ -354,6 +394,30 @@ Result<RunOutput> run_piped(const std::vector<std::string>& argv, const RunOptio
   return result;
 }
 
+// run_to_file's wait, once its child runs.
+Result<RunOutput> wait_to_file(pid_t pid, const RunOptions& opts, milliseconds grace,
+                               const std::function<bool()>& should_stop) {
+  if (opts.on_start) opts.on_start(pid);
+  RunOutput result;
+  auto deadline = Clock::now() + std::chrono::seconds(opts.timeout_seconds);
+  int status = 0;
+  bool reaped = false;
+  for (;;) {
+    reaped = try_reap(pid, &status);
+    if (reaped) break;
+    bool expired = opts.timeout_seconds > 0 && Clock::now() >= deadline;
+    if (expired || (should_stop && should_stop())) {
+      result.timed_out = expired;
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  // Also when the leader exited by itself: a step must not leave processes behind.
+  stop_child_group(pid, &status, &reaped, grace);
+  fill_status(&result, status);
+  return result;
+}
+
 }  // namespace
 
 Result<RunOutput> run_capture(const std::vector<std::string>& argv, const RunOptions& opts) {
@@ -417,26 +481,82 @@ Result<RunOutput> run_to_file(const std::vector<std::string>& argv, const fs::pa
   plan.log = log.string();
   auto started = start_child(argv, plan, [] {});
   if (!started) return started.error();
-  pid_t pid = *started;
-  if (opts.on_start) opts.on_start(pid);
-  RunOutput result;
-  auto deadline = Clock::now() + std::chrono::seconds(opts.timeout_seconds);
-  int status = 0;
-  bool reaped = false;
-  for (;;) {
-    reaped = try_reap(pid, &status);
-    if (reaped) break;
-    bool expired = opts.timeout_seconds > 0 && Clock::now() >= deadline;
-    if (expired || (should_stop && should_stop())) {
-      result.timed_out = expired;
-      break;
-    }
-    std::this_thread::sleep_for(milliseconds(50));
+  return wait_to_file(*started, opts, grace, should_stop);
+}
+
+PendingRun& PendingRun::operator=(PendingRun&& other) noexcept {
+  if (this != &other) {
+    cancel();
+    std::swap(pid_, other.pid_);
+    std::swap(report_, other.report_);
+    std::swap(gate_, other.gate_);
+    program_ = std::move(other.program_);
+    log_ = std::move(other.log_);
+    cwd_ = std::move(other.cwd_);
   }
-  // Also when the leader exited by itself: a step must not leave processes behind.
-  stop_child_group(pid, &status, &reaped, grace);
-  fill_status(&result, status);
-  return result;
+  return *this;
+}
+
+void PendingRun::cancel() {
+  gate_.reset();
+  report_.reset();
+  if (pid_ > 0) {
+    int st;
+    reap_blocking(pid_, &st);  // it only waits at the gate: EOF ends it at once
+  }
+  pid_ = 0;
+}
+
+Result<PendingRun> prepare_to_file(const std::vector<std::string>& argv, const fs::path& log,
+                                   const RunOptions& opts) {
+  if (argv.empty() || argv[0].empty()) return Error{"cannot start an empty command"};
+  Fd gate_in, gate_out, report_in, report_out;
+  if (!make_pipe(gate_in, gate_out) || !make_pipe(report_in, report_out))
+    return Error{"cannot start " + argv[0] + ": pipe: " + std::strerror(errno)};
+  RunOptions o = opts;
+  o.gate_fd = gate_in.get();
+  o.on_start = nullptr;
+  ChildPlan plan(argv, o);
+  plan.log = log.string();
+  pid_t pid = fork();
+  if (pid < 0) return Error{"cannot start " + argv[0] + ": fork: " + std::strerror(errno)};
+  if (pid == 0) {
+    report_in.reset();
+    gate_out.reset();  // else the gate never sees EOF when the parent drops it
+    setpgid(0, 0);
+    exec_child(plan, report_out.get());
+  }
+  setpgid(pid, pid);
+  PendingRun run;
+  run.pid_ = pid;
+  run.report_ = std::move(report_in);
+  run.gate_ = std::move(gate_out);
+  run.program_ = argv[0];
+  run.log_ = plan.log;
+  run.cwd_ = plan.cwd;
+  return run;
+}
+
+Result<RunOutput> PendingRun::run(const RunOptions& opts, milliseconds grace,
+                                  const std::function<bool()>& should_stop) {
+  if (pid_ <= 0) return Error{"cannot start " + program_ + ": not prepared"};
+  bool opened = write(gate_.get(), "1", 1) == 1;
+  gate_.reset();
+  auto reports = read_reports(report_.get());
+  report_.reset();
+  pid_t pid = pid_;
+  pid_ = 0;
+  if (!reports.empty() || !opened) {
+    int st;
+    reap_blocking(pid, &st);
+    if (reports.empty()) return Error{"cannot start " + program_ + ": its gate is broken"};
+    RunOptions shown;
+    shown.cwd = cwd_;
+    ChildPlan plan({}, shown);
+    plan.log = log_;
+    return Error{stage_error(program_, plan, reports.front())};
+  }
+  return wait_to_file(pid, opts, grace, should_stop);
 }
 
 }  // namespace runbot

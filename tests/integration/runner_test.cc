@@ -1,6 +1,7 @@
 #include "job/runner.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -12,8 +13,8 @@
 #include <fstream>
 #include <thread>
 
-#include "job/job_file.h"
 #include "exec/process.h"
+#include "job/job_file.h"
 #include "support/support.h"
 #include "util/clock.h"
 
@@ -267,7 +268,8 @@ TEST_F(RunnerTest, StepMarkerNamesTheRunningStep) {
     EXPECT_TRUE(is_alive(seen_marker->process));
     EXPECT_FALSE(test::processes_with(sleeper).empty());
     if (geteuid() == 0) {
-      EXPECT_TRUE(is_namespace_init(seen_marker->sandbox)) << "the step runs in its own PID namespace";
+      EXPECT_TRUE(is_namespace_init(seen_marker->sandbox))
+          << "the step runs in its own PID namespace";
     }
   });
   ASSERT_TRUE(seen_marker);
@@ -331,7 +333,7 @@ TEST_F(RunnerTest, ExportRefusalIsKo) {
   fs::create_symlink("/etc/passwd", repo_.path() / "passwd");
   rev_ = repo_.commit("trunk", "other.txt", "x\n");
   mirror("server", repo_);
-  run(spec(13, {{"never", "touch ran", 0}}));
+  Run r = run(spec(13, {{"never", "touch ran", 0}}));
   ResultMarker res = result(13);
   EXPECT_EQ(res.result, JobResult::ko);
   EXPECT_EQ(res.note,
@@ -339,6 +341,11 @@ TEST_F(RunnerTest, ExportRefusalIsKo) {
             "'/etc/passwd'");
   EXPECT_TRUE(steps(13).empty());
   EXPECT_FALSE(fs::exists(paths_.job(13) / "logs/never.log"));
+  EXPECT_FALSE(fs::exists(paths_.job(13) / "src/ran"));
+  // The step's process, forked before the export to join its cgroups, is gone with them.
+  test::Cmd left = test::run(
+      {"find", "/sys/fs/cgroup", "-maxdepth", "8", "-name", fmt::format("job-13-never-{}", r.pid)});
+  EXPECT_EQ(left.out, "");
 }
 
 TEST_F(RunnerTest, UnknownRevisionIsKo) {

@@ -1,5 +1,6 @@
 #include "exec/process.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "exec/cgroup.h"
 #include "support/support.h"
 
 namespace runbot {
@@ -304,6 +306,74 @@ TEST(ProcessRunToFile, ShouldStopKillsTheGroup) {
 TEST(ProcessRunToFile, ExecFailure) {
   TempDir dir;
   auto r = run_to_file({"runbot-no-such-program"}, dir / "log", {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("runbot-no-such-program"), std::string::npos);
+}
+
+// The first step's process is forked before the export (job/runner): until the gate opens it
+// has joined its cgroups and nothing else; dropped unopened, it runs nothing and leaves no log.
+TEST(ProcessPendingRun, JoinsItsCgroupsThenWaitsAndRunsOnlyWhenOpened) {
+  TempDir dir;
+  auto group = Cgroup::create(fmt::format("test-pending-{}", getpid()), Limits{0, 64, 0});
+  if (!group) GTEST_SKIP() << "no cgroup here: " << group.error().message;
+  struct Remove {
+    const Cgroup& g;
+    ~Remove() { g.remove(); }
+  } remove{*group};
+  RunOptions opts;
+  opts.join_cgroups = group->procs_files();
+  fs::path ran = dir / "ran";
+  auto pending = prepare_to_file({"sh", "-c", "echo out; touch " + ran.string() + "; exit 3"},
+                                 dir / "step.log", opts);
+  ASSERT_TRUE(pending) << pending.error().message;
+  pid_t pid = pending->pid();
+  ASSERT_GT(pid, 0);
+  std::vector<int> members;
+  for (int i = 0; i < 250; ++i) {
+    members = group->members();
+    if (!members.empty()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(members, std::vector<int>{pid});  // in its cgroup before it runs anything
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(fs::exists(ran));
+  EXPECT_FALSE(fs::exists(dir / "step.log"));
+
+  pid_t started = 0;
+  RunOptions run_opts;
+  run_opts.on_start = [&](pid_t p) { started = p; };
+  auto r = pending->run(run_opts, 1s);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(started, pid);
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(read_text(dir / "step.log"), "out\n");
+  EXPECT_TRUE(fs::exists(ran));
+  EXPECT_EQ(pending->pid(), 0);
+}
+
+TEST(ProcessPendingRun, DroppedUnopenedRunsNothingAndIsReaped) {
+  TempDir dir;
+  fs::path ran = dir / "ran";
+  pid_t pid = 0;
+  {
+    auto pending = prepare_to_file({"touch", ran.string()}, dir / "step.log", {});
+    ASSERT_TRUE(pending) << pending.error().message;
+    pid = pending->pid();
+    ASSERT_GT(pid, 0);
+  }
+  // Reaped by us: no zombie is left, and nothing ran.
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+  EXPECT_FALSE(fs::exists(ran));
+  EXPECT_FALSE(fs::exists(dir / "step.log"));
+}
+
+TEST(ProcessPendingRun, ExecFailureIsReportedByRun) {
+  TempDir dir;
+  auto pending = prepare_to_file({"runbot-no-such-program"}, dir / "log", {});
+  ASSERT_TRUE(pending) << pending.error().message;
+  auto r = pending->run({});
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("runbot-no-such-program"), std::string::npos);
 }
