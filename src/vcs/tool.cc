@@ -1,7 +1,5 @@
 #include "vcs/tool.h"
 
-#include <map>
-
 #include <ctime>
 
 #include "util/atomic_file.h"
@@ -52,23 +50,6 @@ std::string short_error(const Result<RunOutput>& r,
   }
   if (text.size() > kMaxErrorChars) text = text.substr(0, kMaxErrorChars) + "...";
   return text;
-}
-
-std::vector<RemoteHeads> fetch_each_remote(
-    const ProjectConfig& project, const std::function<void(std::string_view)>& progress,
-    const std::function<RemoteHeads(const std::string& url)>& fetch) {
-  std::vector<RemoteHeads> result;
-  std::map<std::string, size_t> fetched;  // URL -> index in result
-  for (const auto& url : project.remotes) {
-    if (auto it = fetched.find(url); it != fetched.end()) {
-      result.push_back(result[it->second]);  // the same URL listed twice
-      continue;
-    }
-    if (progress) progress(project.name + ": fetching " + url);
-    fetched[url] = result.size();
-    result.push_back(fetch(url));
-  }
-  return result;
 }
 
 Status check_remote(std::string_view remote) {

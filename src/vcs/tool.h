@@ -14,8 +14,6 @@
 
 namespace runbot::vcs_tool {
 
-constexpr int kFetchTimeoutSeconds = 600;
-
 // True when the tool ran, was not killed and exited 0.
 bool succeeded(const Result<RunOutput>& r);
 
@@ -23,12 +21,6 @@ bool succeeded(const Result<RunOutput>& r);
 // "abort:"), else the last stderr lines, else the exit status; at most ~300 characters.
 std::string short_error(const Result<RunOutput>& r,
                         std::initializer_list<std::string_view> markers, int timeout_seconds);
-
-// Fetches every remote of `project` once (a URL listed twice shares the first result), in
-// config order, telling `progress` (may be null) about each; `fetch` does one remote.
-std::vector<RemoteHeads> fetch_each_remote(
-    const ProjectConfig& project, const std::function<void(std::string_view)>& progress,
-    const std::function<RemoteHeads(const std::string& url)>& fetch);
 
 // Refuses a remote that is empty, starts with '-' (it could pass for an option) or holds a
 // control character.
