@@ -91,8 +91,8 @@ int cmd_init(const Paths& paths, Lock lock, const std::string& config_file) {
   fmt::print("initialized {}: {} projects, {} remotes ({} failed), next job id {}\n",
              paths.root.string(), st.config.projects.size(), scanned.remotes, scanned.failed,
              st.db->next_job_id());
-  fmt::print("{}sandbox: {}\n", st.config.sandbox.confined() ? "" : "warning: ",
-             sandbox_summary(st.config.sandbox));
+  fmt::print("{}sandbox: {}\n",
+             st.config.sandbox.confined() ? "" : "warning: ", sandbox_summary(st.config.sandbox));
   return 0;
 }
 

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -52,12 +52,11 @@ bool parse_port_range(std::string_view s, int& lo, int& hi) {
 
 void read_runbot(Checker& c, const toml::table& t, RunbotConfig& r) {
   const std::string w = "[runbot]";
-  c.known_keys(
-      t,
-      {"number", "workers", "start_job_id", "domain", "nginx_port", "nginx", "reload_command",
-       "port_range", "max_age_days", "quiet_seconds", "keep_per_group", "build_timeout",
-       "fetch_timeout"},
-      w);
+  c.known_keys(t,
+               {"number", "workers", "start_job_id", "domain", "nginx_port", "nginx",
+                "reload_command", "port_range", "max_age_days", "quiet_seconds", "keep_per_group",
+                "build_timeout", "fetch_timeout"},
+               w);
   c.read(t, "number", w, 1, kIntMax, r.number);
   c.read(t, "workers", w, 1, kIntMax, r.workers);
   // Ids go into URLs, file names and status.json, which browsers read as doubles: at most

@@ -41,7 +41,8 @@ void fetch_project(const ProjectConfig& project, const Paths& paths, const Fetch
         auto start = std::chrono::steady_clock::now();
         out.remotes[i] = vcs->fetch(project, mirror, url, bound);
         if (!progress) return;
-        double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const RemoteHeads& r = out.remotes[i];
         progress(r.ok ? fmt::format("{}: {}: {} branches ({:.1f} s)", project.name, url,
                                     r.heads.size(), took)

@@ -83,8 +83,9 @@ int tick(const Paths& paths, const TickOptions& options) {
   if (st.config.projects.empty())
     fmt::print(stderr, "openerp-runbot: no [[project]] in runbot.toml: nothing to watch\n");
   if (fetched.skipped && fetched.result.warnings.empty())
-    fmt::print("another tick is fetching the remotes (fetch.lock is held): planning with the "
-               "heads already recorded\n");
+    fmt::print(
+        "another tick is fetching the remotes (fetch.lock is held): planning with the "
+        "heads already recorded\n");
   if (options.dry_run) return dry_run(st, fetched);
 
   Time t = now();

@@ -94,8 +94,8 @@ Status recover_abandoned(const fs::path& repo, int timeout_seconds) {
   return {};
 }
 
-RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& repo,
-                         const std::string& url, const FetchBound& bound) {
+RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& repo, const std::string& url,
+                         const FetchBound& bound) {
   RemoteHeads out{url, false, "", {}};
   if (auto valid = vcs_tool::check_remote(url); !valid) {
     out.error = valid.error().message;

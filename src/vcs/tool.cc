@@ -23,8 +23,8 @@ std::string_view trim(std::string_view s) {
 
 bool succeeded(const Result<RunOutput>& r) { return r && r->exit_code == 0 && !r->timed_out; }
 
-std::string short_error(const Result<RunOutput>& r,
-                        std::initializer_list<std::string_view> markers, int timeout_seconds) {
+std::string short_error(const Result<RunOutput>& r, std::initializer_list<std::string_view> markers,
+                        int timeout_seconds) {
   if (!r) return r.error().message;
   if (r->timed_out) return "timed out after " + std::to_string(timeout_seconds) + " s";
   std::vector<std::string_view> lines, errors;

@@ -9,8 +9,8 @@
 namespace runbot {
 
 int FetchBound::left() const {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now())
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                  std::chrono::steady_clock::now())
                 .count();
   if (ms <= 0) return 1;
   return static_cast<int>((ms + 999) / 1000);

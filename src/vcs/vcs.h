@@ -63,8 +63,7 @@ class Vcs {
   // prepare, fetch each configured remote one after another (a URL listed twice shares the
   // first result), finish: the heads of each, in the order of project.remotes. `progress` gets
   // one line per remote (may be null). Each remote within `timeout_seconds`.
-  std::vector<RemoteHeads> update(const ProjectConfig& project,
-                                  const std::filesystem::path& mirror,
+  std::vector<RemoteHeads> update(const ProjectConfig& project, const std::filesystem::path& mirror,
                                   const std::function<void(std::string_view)>& progress,
                                   int timeout_seconds = kDefaultFetchTimeout);
   // Streams a tar archive of `rev` (from the mirror) to `sink`.

@@ -2,14 +2,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
-#include <thread>
-
 #include <map>
 #include <set>
+#include <thread>
 
 #include "job/export.h"
 #include "support/support.h"

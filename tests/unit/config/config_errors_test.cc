@@ -7,18 +7,17 @@
 #include <string>
 
 #include "config/config.h"
-#include "util/pattern.h"
 #include "unit/config/config_test_util.h"
+#include "util/pattern.h"
 
 namespace runbot {
 namespace {
 
-using config_test::kSpecSample;
 using config_test::errors_of;
+using config_test::kSpecSample;
 using config_test::parse_ok;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
 
 TEST(ConfigErrors, SyntaxError) {
   std::string e = errors_of("[runbot]\nnumber = \n");
@@ -117,11 +116,13 @@ TEST(ConfigErrors, RunbotRanges) {
     EXPECT_THAT(errors_of(fmt::format("[runbot]\ndomain = \"{}\"\n", bad)),
                 StartsWith("runbot.toml:2:10: [runbot] domain"))
         << bad;
-  EXPECT_EQ(parse_ok("[runbot]\ndomain = \"ci-1.example.com\"\n").runbot.domain, "ci-1.example.com");
+  EXPECT_EQ(parse_ok("[runbot]\ndomain = \"ci-1.example.com\"\n").runbot.domain,
+            "ci-1.example.com");
   EXPECT_EQ(errors_of("[runbot]\nnginx_port = 8100\nport_range = \"8100-8100\"\n"),
             "runbot.toml:3:14: [runbot] port_range \"8100-8100\" has no port for an instance: its "
             "only port is nginx_port");
-  EXPECT_EQ(parse_ok("[runbot]\nnginx_port = 8100\nport_range = \"8100-8101\"\n").runbot.port_max, 8101);
+  EXPECT_EQ(parse_ok("[runbot]\nnginx_port = 8100\nport_range = \"8100-8101\"\n").runbot.port_max,
+            8101);
   EXPECT_EQ(errors_of("[runbot]\nstart_job_id = 9223372036854775000\n"),
             "runbot.toml:2:16: [runbot] start_job_id must be at most 4503599627370496 (got "
             "9223372036854775000)");
