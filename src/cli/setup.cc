@@ -139,6 +139,7 @@ int cmd_build(const Paths& paths, Lock lock, const std::string& group) {
     fmt::print(stderr, "openerp-runbot: {}\n", why);
     return 1;
   }
+  raise_above_job_folders(paths, *st.db);
   std::vector<int64_t> ids = record_plan(mine, *st.db, t);
   fmt::print("queued job {} for {} (manual build); the next tick starts it\n", ids.front(), group);
   return 0;

@@ -44,13 +44,14 @@ void print_plan(const Plan& plan, const std::vector<int64_t>& ids, bool dry_run)
 }
 
 // The whole tick on an in-memory copy of the DB: the same decisions, nothing persisted.
-int dry_run(State& st, const Fetched& fetched) {
+int dry_run(State& st, const Paths& paths, const Fetched& fetched) {
   auto db = memory_copy(*st.db);
   Time t = now();
   db->raise_next_job_id(st.config.runbot.start_job_id);
   record_heads(st.config, fetched, *db, t);
   for (const auto& w : fetched.result.warnings) fmt::print("warning: {}\n", w);
   Plan plan = make_plan(plan_input(st.config, *db, t));
+  if (!plan.create.empty()) raise_above_job_folders(paths, *db);
   std::vector<int64_t> ids = record_plan(plan, *db, t);
   print_plan(plan, ids, true);
   std::vector<Job> pending = db->jobs_in_states({JobState::pending});
@@ -86,7 +87,7 @@ int tick(const Paths& paths, const TickOptions& options) {
     fmt::print(
         "another tick is fetching the remotes (fetch.lock is held): planning with the "
         "heads already recorded\n");
-  if (options.dry_run) return dry_run(st, fetched);
+  if (options.dry_run) return dry_run(st, paths, fetched);
 
   Time t = now();
   st.db->raise_next_job_id(st.config.runbot.start_job_id);
@@ -97,6 +98,7 @@ int tick(const Paths& paths, const TickOptions& options) {
   failpoint("tick.after-scan");
 
   Plan plan = make_plan(plan_input(st.config, *st.db, t));
+  if (!plan.create.empty()) raise_above_job_folders(paths, *st.db);
   std::vector<int64_t> ids = record_plan(plan, *st.db, t);
   print_plan(plan, ids, false);
   failpoint("tick.after-record");
