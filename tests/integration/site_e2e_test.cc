@@ -218,3 +218,30 @@ TEST(SiteE2E, ChromiumLoadsTheIndexAndFollowsConnect) {
 
 }  // namespace
 }  // namespace runbot::test
+
+namespace runbot::test {
+namespace {
+
+// Issue 14: the page of a garbage-collected job linked to its logs, gone with its folder (404).
+TEST(SiteE2E, CollectedJobsPagesSayLogsRemovedInsteadOfLinkingToThem) {
+  Family f("keep_per_group = 1", "steps = [{ name = \"test\", run = \"echo testing\" }]");
+  ASSERT_TRUE(f.settle(60));
+  const int64_t first = jobs_of(f.status(), "trunk").front()["id"].get<int64_t>();
+  const std::string logs = fmt::format("jobs/{}/logs", first);
+  ASSERT_NE(read_text(f.state / "www" / "job" / fmt::format("{}.html", first)).find(logs),
+            std::string::npos);
+  f.server->commit("trunk", "a.py", "newer\n");
+  ASSERT_TRUE(f.settle(60));
+  ASSERT_FALSE(fs::exists(f.state / logs)) << "job " << first << " was not collected";
+
+  std::string page = read_text(f.state / "www" / "job" / fmt::format("{}.html", first));
+  EXPECT_EQ(page.find(logs), std::string::npos) << page;
+  EXPECT_EQ(page.find("log.html#"), std::string::npos) << page;
+  EXPECT_NE(page.find("Logs removed by retention"), std::string::npos) << page;
+  std::string group = read_text(f.state / "www" / "group" / "trunk.html");
+  EXPECT_EQ(group.find(fmt::format("job={}&", first)), std::string::npos) << group;
+  EXPECT_NE(group.find("removed by retention"), std::string::npos) << group;
+}
+
+}  // namespace
+}  // namespace runbot::test
