@@ -74,19 +74,25 @@ int cmd_init(const Paths& paths, Lock lock, const std::string& config_file) {
   }
   if (auto failed = write_initial_config(paths, config_file)) return *failed;
   State st;
-  if (auto failed = open_state(paths, lock, st)) return *failed;
-  st.db->raise_next_job_id(st.config.runbot.start_job_id);
+  if (auto failed = open_config(paths, st)) return *failed;
   auto progress = [](std::string_view line) {
     fmt::print("{}\n", line);
     std::fflush(stdout);
   };
-  ScanResult scanned = scan(st.config, paths, *st.db, now(), true, progress);
+  // Like a tick: the mirrors under fetch.lock (waiting for a fetching tick), each remote within
+  // fetch_timeout, and only then tick.lock to record what they hold.
+  Fetched fetched;
+  fetch_remotes(st.config, paths, true, fetched, progress);
+  if (auto failed = open_locked(paths, lock, st)) return *failed;
+  st.db->raise_next_job_id(st.config.runbot.start_job_id);
+  record_heads(st.config, fetched, *st.db, now());
+  const ScanResult& scanned = fetched.result;
   for (const auto& w : scanned.warnings) fmt::print(stderr, "warning: {}\n", w);
   fmt::print("initialized {}: {} projects, {} remotes ({} failed), next job id {}\n",
              paths.root.string(), st.config.projects.size(), scanned.remotes, scanned.failed,
              st.db->next_job_id());
-  fmt::print("{}sandbox: {}\n", st.config.sandbox.confined() ? "" : "warning: ",
-             sandbox_summary(st.config.sandbox));
+  fmt::print("{}sandbox: {}\n",
+             st.config.sandbox.confined() ? "" : "warning: ", sandbox_summary(st.config.sandbox));
   return 0;
 }
 
@@ -133,6 +139,7 @@ int cmd_build(const Paths& paths, Lock lock, const std::string& group) {
     fmt::print(stderr, "openerp-runbot: {}\n", why);
     return 1;
   }
+  raise_above_job_folders(paths, *st.db);
   std::vector<int64_t> ids = record_plan(mine, *st.db, t);
   fmt::print("queued job {} for {} (manual build); the next tick starts it\n", ids.front(), group);
   return 0;

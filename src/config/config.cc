@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -52,11 +52,11 @@ bool parse_port_range(std::string_view s, int& lo, int& hi) {
 
 void read_runbot(Checker& c, const toml::table& t, RunbotConfig& r) {
   const std::string w = "[runbot]";
-  c.known_keys(
-      t,
-      {"number", "workers", "start_job_id", "domain", "nginx_port", "nginx", "reload_command",
-       "port_range", "max_age_days", "quiet_seconds", "keep_per_group", "build_timeout"},
-      w);
+  c.known_keys(t,
+               {"number", "workers", "start_job_id", "domain", "nginx_port", "nginx",
+                "reload_command", "port_range", "max_age_days", "quiet_seconds", "keep_per_group",
+                "build_timeout", "fetch_timeout"},
+               w);
   c.read(t, "number", w, 1, kIntMax, r.number);
   c.read(t, "workers", w, 1, kIntMax, r.workers);
   // Ids go into URLs, file names and status.json, which browsers read as doubles: at most
@@ -67,6 +67,8 @@ void read_runbot(Checker& c, const toml::table& t, RunbotConfig& r) {
   c.read(t, "quiet_seconds", w, 0, kIntMax, r.quiet_seconds);
   c.read(t, "keep_per_group", w, 1, kIntMax, r.keep_per_group);
   c.read(t, "build_timeout", w, 1, kIntMax, r.build_timeout);
+  // A day at most: a fetch bound that long is no bound (the tick waits on the slowest remote).
+  c.read(t, "fetch_timeout", w, 1, 86400, r.fetch_timeout);
   c.read(t, "reload_command", w, r.reload_command);
   if (const auto* v = c.get<std::string>(t, "nginx", w, "a string")) {
     if (v->get() == "private" || v->get() == "include") {

@@ -51,6 +51,7 @@ struct RunbotConfig {
   int quiet_seconds = 0;
   int keep_per_group = 5;
   int build_timeout = 1800;
+  int fetch_timeout = 300;  // seconds one remote's fetch may take (then a warning)
 };
 
 // [database]: each job's own database, named runbot_<id> (see database.h).

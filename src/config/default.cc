@@ -27,6 +27,7 @@ max_age_days = 30           # branches whose head commit is older are ignored (b
 quiet_seconds = 0           # build a group only when none of its revisions changed for this long
 keep_per_group = 5          # jobs kept per group; older job folders are garbage-collected
 build_timeout = 1800        # seconds for all steps of a job; a step may set its own `timeout`
+fetch_timeout = 300         # seconds one remote's fetch may take; then it is given up (a warning)
 
 # One [[project]] per repository, in build order. Branches sharing a name across projects
 # form a group. Nothing is built until at least one project is configured, e.g.:

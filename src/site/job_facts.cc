@@ -59,6 +59,7 @@ JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row, 
   const Job& job = row.job;
   JobFacts f;
   f.id = job.id;
+  f.collected = row.place > 0;  // only a collected job has its place in the history
   f.group = valid_utf8(job.group);
   f.group_page = group_page_path(job.group);
   f.state = to_string(job.state);

@@ -51,6 +51,7 @@ struct JobFacts {
   bool explained = false;       // ko, and every error is known or flaky
   std::optional<int64_t> port;  // set while its instance is live
   std::string url;              // likewise
+  bool collected = false;       // garbage-collected: its folder (logs, artifacts) is gone
 };
 
 // The facts of a row: its stored revisions parsed (throws DbError when they are not sound),

@@ -4,6 +4,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -33,6 +34,20 @@ NginxWorkers nginx_workers(const Config& config);
 // written safely into an nginx config.
 Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
                                       const std::vector<std::pair<int64_t, int>>& live);
+
+// The generation a runbot.conf serves at /.runbot-generation on every server it defines (a
+// hash of the file); "" when it has none.
+std::string nginx_conf_generation(const std::string& conf);
+
+// After a reload: waits (at most `limit`) until nginx on 127.0.0.1:nginx_port answers
+// /.runbot-generation with `generation` for each of `hosts` (the site's and every live
+// instance's host names), so every vhost the config added answers before the tick ends.
+// Nothing listening there (include mode with nginx elsewhere) is not waited for. Fails with
+// the hosts still answering another generation at the limit.
+// Private mode: also until no old worker of our nginx accepts connections any more.
+Status wait_for_generation(const Config& config, const Paths& paths,
+                           const std::vector<std::string>& hosts, const std::string& generation,
+                           std::chrono::milliseconds limit);
 
 // nginx/nginx.conf for private mode: pid, logs and temp paths under nginx/, includes
 // nginx/runbot.conf.

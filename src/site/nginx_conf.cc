@@ -38,6 +38,8 @@ Status check_domain(const std::string& domain) {
   return {};
 }
 
+constexpr const char* kGenerationToken = "@RUNBOT_GENERATION@";
+
 // `.` is the only character of a safe artifact name that is special in a regex.
 std::string regex_escape(const std::string& s) {
   std::string out;
@@ -91,9 +93,37 @@ Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
   json instances = json::array();
   for (const auto& [id, port] : live)
     if (id > 0 && port > 0 && port < 65536) instances.push_back({{"id", id}, {"upstream", port}});
-  json view = {{"port", rc.nginx_port}, {"domain", rc.domain},    {"www", www},
-               {"jobs", jobs},          {"artifacts", artifacts}, {"instances", instances}};
-  return render("nginx-runbot.conf.mustache", view);
+  json view = {{"port", rc.nginx_port},
+               {"domain", rc.domain},
+               {"www", www},
+               {"jobs", jobs},
+               {"artifacts", artifacts},
+               {"instances", instances},
+               {"generation", kGenerationToken}};
+  auto text = render("nginx-runbot.conf.mustache", view);
+  if (!text) return text;
+  // The generation is a hash of the file with the token in its place: the same config always
+  // has the same generation, another config (almost surely) another one.
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, 64-bit
+  for (unsigned char c : *text) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  const std::string generation = fmt::format("{:016x}", h);
+  for (size_t at; (at = text->find(kGenerationToken)) != std::string::npos;)
+    text->replace(at, std::string_view(kGenerationToken).size(), generation);
+  return text;
+}
+
+std::string nginx_conf_generation(const std::string& conf) {
+  const std::string_view where = "location = /.runbot-generation", value = "return 200 \"";
+  size_t at = conf.find(where);
+  if (at == std::string::npos) return "";
+  at = conf.find(value, at);
+  if (at == std::string::npos) return "";
+  at += value.size();
+  size_t end = conf.find_first_of("\" ", at);
+  return end == std::string::npos ? "" : conf.substr(at, end - at);
 }
 
 Result<std::string> render_nginx_main_conf(const Config& config, const Paths& paths) {

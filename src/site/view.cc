@@ -19,11 +19,12 @@ std::string number_text(double v) { return fmt::format("{:g}", v); }
 View opt_view(const std::string& s) { return s.empty() ? View{false} : View{s}; }
 View number_view(int64_t v) { return View{std::to_string(v)}; }
 
-View steps_view(const Config& config, int64_t id, const std::vector<JobFacts::Step>& list) {
+// A collected job's logs went with its folder: its steps say so instead of linking to a 404.
+View steps_view(const Config& config, const JobFacts& job) {
   View steps{View::type::list};
-  for (const JobFacts::Step& s : list) {
-    auto href = log_href(s.log);
-    std::string viewer = log_viewer_href(config, id, s);
+  for (const JobFacts::Step& s : job.steps) {
+    auto href = job.collected ? std::nullopt : log_href(s.log);
+    std::string viewer = job.collected ? "" : log_viewer_href(config, job.id, s);
     View step;
     put(step, "name", View{s.name});
     put(step, "exit", s.exit ? number_view(*s.exit) : View{"-"});
@@ -34,6 +35,7 @@ View steps_view(const Config& config, int64_t id, const std::vector<JobFacts::St
     put(step, "failed", View{s.timed_out || (s.exit && *s.exit != 0)});
     put(step, "log_href", href ? View{*href} : View{false});
     put(step, "viewer", viewer.empty() ? View{false} : View{viewer});
+    put(step, "removed", View{job.collected});
     append(steps, std::move(step));
   }
   return steps;
@@ -44,7 +46,7 @@ View errors_view(const JobFacts& job) {
   for (const JobFacts::Error& e : job.errors) {
     std::optional<std::string> href;
     for (const JobFacts::Step& s : job.steps)
-      if (s.name == e.step) href = log_href(s.log);
+      if (s.name == e.step && !job.collected) href = log_href(s.log);
     View error;
     put(error, "class", View{e.cls});
     put(error, "step", View{e.step});
@@ -58,10 +60,11 @@ View errors_view(const JobFacts& job) {
   return out;
 }
 
-View artifacts_view(const Config& config, const Paths& paths, int64_t id,
-                    const std::string& state) {
+View artifacts_view(const Config& config, const Paths& paths, int64_t id, const std::string& state,
+                    bool collected) {
   View out{View::type::list};
-  if (config.build.artifacts.empty() || (state != "running" && state != "done")) return out;
+  if (collected || config.build.artifacts.empty() || (state != "running" && state != "done"))
+    return out;
   for (const std::string& a : config.build.artifacts) {
     std::error_code ec;
     if (!is_safe_artifact(a) || !fs::is_directory(paths.job(id) / "src" / a, ec)) continue;
@@ -115,8 +118,8 @@ std::string job_class(const JobFacts& job) {
 
 View job_view(const Config& config, const Paths& paths, const JobFacts& job) {
   bool connect = job.state == "running" && is_plain_http_url(job.url);
-  View steps = steps_view(config, job.id, job.steps);
-  View artifacts = artifacts_view(config, paths, job.id, job.state);
+  View steps = steps_view(config, job);
+  View artifacts = artifacts_view(config, paths, job.id, job.state, job.collected);
   View v;
   put(v, "id", number_view(job.id));
   put(v, "page", View{fmt::format("job/{}.html", job.id)});
@@ -138,6 +141,7 @@ View job_view(const Config& config, const Paths& paths, const JobFacts& job) {
       job.started && job.finished ? View{duration_text(*job.finished - *job.started)}
                                   : View{false});
   put(v, "revisions", revisions_view(config, job.revisions));
+  put(v, "collected", View{job.collected});
   put(v, "has_steps", View{steps.is_non_empty_list()});
   put(v, "steps", std::move(steps));
   View errors = errors_view(job);
@@ -228,7 +232,7 @@ View group_rows_view(const Config& config, const std::vector<JobFacts>& jobs) {
     const JobFacts& job = *it;
     View steps{View::type::list};
     for (const JobFacts::Step& s : job.steps) {
-      std::string viewer = log_viewer_href(config, job.id, s);
+      std::string viewer = job.collected ? "" : log_viewer_href(config, job.id, s);
       if (viewer.empty()) continue;
       View step;
       put(step, "name", View{s.name});
@@ -248,6 +252,7 @@ View group_rows_view(const Config& config, const std::vector<JobFacts>& jobs) {
         job.started && job.finished ? View{duration_text(*job.finished - *job.started)}
                                     : View{false});
     put(row, "steps", std::move(steps));
+    put(row, "collected", View{job.collected});
     bool connect = job.state == "running" && is_plain_http_url(job.url);
     put(row, "connect", connect ? View{job.url} : View{false});
     add_cell_fields(row, job);

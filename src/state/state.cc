@@ -8,6 +8,11 @@ namespace runbot {
 namespace fs = std::filesystem;
 
 std::optional<int> open_state(const Paths& paths, Lock lock, State& out) {
+  if (auto failed = open_config(paths, out)) return failed;
+  return open_locked(paths, lock, out);
+}
+
+std::optional<int> open_config(const Paths& paths, State& out) {
   std::error_code ec;
   if (!fs::exists(paths.config(), ec)) {
     fmt::print(stderr,
@@ -21,6 +26,10 @@ std::optional<int> open_state(const Paths& paths, Lock lock, State& out) {
     return 2;
   }
   out.config = std::move(*config);
+  return std::nullopt;
+}
+
+std::optional<int> open_locked(const Paths& paths, Lock lock, State& out) {
   if (lock != Lock::none) {
     auto locked = LockFile::lock(paths.lock(), lock == Lock::wait, out.lock);
     if (!locked) {

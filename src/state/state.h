@@ -28,6 +28,11 @@ enum class Lock {
 // is busy under Lock::skip_if_busy (it prints "another tick is running").
 std::optional<int> open_state(const Paths& paths, Lock lock, State& out);
 
+// open_state in two halves, for the commands that fetch before taking tick.lock (tick, init):
+// the config alone into out.config (same messages and statuses), then the lock and the DB.
+std::optional<int> open_config(const Paths& paths, State& out);
+std::optional<int> open_locked(const Paths& paths, Lock lock, State& out);
+
 // Creates the layout's folders (repos/, jobs/, www/, nginx/) if missing.
 Status ensure_layout(const Paths& paths);
 

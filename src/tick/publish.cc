@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -75,8 +76,20 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
     out.errors.push_back(fmt::format("nginx: {}", conf.error().message));
     return out;
   }
-  if (auto st = apply_nginx(config, paths, *conf, out.nginx); !st)
+  const size_t actions = out.nginx.size();
+  if (auto st = apply_nginx(config, paths, *conf, out.nginx); !st) {
     out.errors.push_back(fmt::format("nginx: {}", st.error().message));
+  } else if (out.nginx.size() > actions) {
+    // nginx (re)started or reloaded: its old workers may still answer for a moment, without
+    // the new vhosts (404). The tick ends when every host of the config answers its generation.
+    std::vector<std::string> hosts{config.runbot.domain};
+    for (const auto& [id, port] : live)
+      hosts.push_back(fmt::format("{}.{}", id, config.runbot.domain));
+    if (auto st = wait_for_generation(config, paths, hosts, nginx_conf_generation(*conf),
+                                      std::chrono::seconds(5));
+        !st)
+      out.nginx.push_back("warning: " + st.error().message);
+  }
   // Only a complete publish is remembered, so a failed one is retried at the next tick.
   if (out.errors.empty()) db.set_meta(kPublishedKey, std::to_string(change));
   // Without a boot id the site was synced: no reboot can have lost it.

@@ -44,13 +44,14 @@ void print_plan(const Plan& plan, const std::vector<int64_t>& ids, bool dry_run)
 }
 
 // The whole tick on an in-memory copy of the DB: the same decisions, nothing persisted.
-int dry_run(State& st, const Paths& paths) {
+int dry_run(State& st, const Paths& paths, const Fetched& fetched) {
   auto db = memory_copy(*st.db);
   Time t = now();
   db->raise_next_job_id(st.config.runbot.start_job_id);
-  ScanResult scanned = scan(st.config, paths, *db, t, true);
-  for (const auto& w : scanned.warnings) fmt::print("warning: {}\n", w);
+  record_heads(st.config, fetched, *db, t);
+  for (const auto& w : fetched.result.warnings) fmt::print("warning: {}\n", w);
   Plan plan = make_plan(plan_input(st.config, *db, t));
+  if (!plan.create.empty()) raise_above_job_folders(paths, *db);
   std::vector<int64_t> ids = record_plan(plan, *db, t);
   print_plan(plan, ids, true);
   std::vector<Job> pending = db->jobs_in_states({JobState::pending});
@@ -72,20 +73,32 @@ int tick(const Paths& paths, const TickOptions& options) {
     return 2;
   }
   State st;
-  if (auto failed = open_state(paths, Lock::skip_if_busy, st)) return *failed;
+  if (auto failed = open_config(paths, st)) return *failed;
+  // The network first, without tick.lock (kill, keep, wake and build never wait on a remote);
+  // fetch.lock stays held until the heads are recorded.
+  Fetched fetched;
+  fetch_remotes(st.config, paths, false, fetched);
+  failpoint("tick.after-fetch");
+  if (auto failed = open_locked(paths, Lock::skip_if_busy, st)) return *failed;
   apply_overrides(st.config, options);
   if (st.config.projects.empty())
     fmt::print(stderr, "openerp-runbot: no [[project]] in runbot.toml: nothing to watch\n");
-  if (options.dry_run) return dry_run(st, paths);
+  if (fetched.skipped && fetched.result.warnings.empty())
+    fmt::print(
+        "another tick is fetching the remotes (fetch.lock is held): planning with the "
+        "heads already recorded\n");
+  if (options.dry_run) return dry_run(st, paths, fetched);
 
   Time t = now();
   st.db->raise_next_job_id(st.config.runbot.start_job_id);
 
-  ScanResult scanned = scan(st.config, paths, *st.db, t, true);
-  for (const auto& w : scanned.warnings) fmt::print(stderr, "warning: {}\n", w);
+  record_heads(st.config, fetched, *st.db, t);
+  fetched.lock.release();
+  for (const auto& w : fetched.result.warnings) fmt::print(stderr, "warning: {}\n", w);
   failpoint("tick.after-scan");
 
   Plan plan = make_plan(plan_input(st.config, *st.db, t));
+  if (!plan.create.empty()) raise_above_job_folders(paths, *st.db);
   std::vector<int64_t> ids = record_plan(plan, *st.db, t);
   print_plan(plan, ids, false);
   failpoint("tick.after-record");

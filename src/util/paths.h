@@ -12,6 +12,8 @@ struct Paths {
   std::filesystem::path config() const { return root / "runbot.toml"; }
   std::filesystem::path db() const { return root / "runbot.db"; }
   std::filesystem::path lock() const { return root / "tick.lock"; }
+  // flock()ed while a command fetches into repos/ (never while holding tick.lock).
+  std::filesystem::path fetch_lock() const { return root / "fetch.lock"; }
   std::filesystem::path repos() const { return root / "repos"; }
   std::filesystem::path jobs() const { return root / "jobs"; }
   std::filesystem::path job(int64_t id) const;

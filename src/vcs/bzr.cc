@@ -17,7 +17,6 @@
 namespace runbot {
 
 namespace fs = std::filesystem;
-using vcs_tool::kFetchTimeoutSeconds;
 using vcs_tool::short_error;
 using vcs_tool::split;
 using vcs_tool::succeeded;
@@ -84,10 +83,10 @@ struct RemoteBranch {
 // The branches at `remote`: `brz branches -R` prints "." for the location itself and the
 // URL-escaped relative path of each branch below it. It prints nothing for a location that
 // does not exist, so an empty listing is only believed when `brz info` can open the location.
-Result<std::vector<RemoteBranch>> list_branches(const fs::path& mirror, const std::string& remote) {
-  auto r = run_capture({"brz", "branches", "-R", "--", remote},
-                       brz_options(mirror, kFetchTimeoutSeconds));
-  if (!succeeded(r)) return Error{brz_error(r, kFetchTimeoutSeconds)};
+Result<std::vector<RemoteBranch>> list_branches(const fs::path& mirror, const std::string& remote,
+                                                const FetchBound& bound) {
+  auto r = run_capture({"brz", "branches", "-R", "--", remote}, brz_options(mirror, bound.left()));
+  if (!succeeded(r)) return Error{brz_error(r, bound.seconds)};
   std::vector<RemoteBranch> out;
   std::set<std::string> seen;
   const std::string base = bzr::base_url(remote);
@@ -106,9 +105,8 @@ Result<std::vector<RemoteBranch>> list_branches(const fs::path& mirror, const st
     if (seen.insert(b.name).second) out.push_back(std::move(b));
   }
   if (out.empty()) {
-    auto info =
-        run_capture({"brz", "info", "--", remote}, brz_options(mirror, kFetchTimeoutSeconds));
-    if (!succeeded(info)) return Error{brz_error(info, kFetchTimeoutSeconds)};
+    auto info = run_capture({"brz", "info", "--", remote}, brz_options(mirror, bound.left()));
+    if (!succeeded(info)) return Error{brz_error(info, bound.seconds)};
   }
   return out;
 }
@@ -118,11 +116,11 @@ struct Tip {
   Time time = 0;
 };
 
-Result<Tip> branch_tip(const fs::path& mirror, const std::string& url) {
+Result<Tip> branch_tip(const fs::path& mirror, const std::string& url, const FetchBound& bound) {
   auto r = run_capture(
       {"brz", "version-info", "--custom", "--template={revision_id}\\n{date}\\n", "--", url},
-      brz_options(mirror, kFetchTimeoutSeconds));
-  if (!succeeded(r)) return Error{brz_error(r, kFetchTimeoutSeconds)};
+      brz_options(mirror, bound.left()));
+  if (!succeeded(r)) return Error{brz_error(r, bound.seconds)};
   auto lines = split(r->out, '\n');
   if (lines.size() == 2 && lines[0] == "null:") return Tip{"null:", 0};
   std::optional<Time> time = lines.size() == 2 ? parse_bzr_date(lines[1]) : std::nullopt;
@@ -133,21 +131,35 @@ Result<Tip> branch_tip(const fs::path& mirror, const std::string& url) {
 
 // Makes the branch folder `dir` hold exactly `revid` of the branch at `url`.
 Status fetch_branch(const fs::path& mirror, const fs::path& dir, const std::string& url,
-                    const std::string& revid) {
+                    const std::string& revid, const FetchBound& bound) {
   auto cached = read_file(dir / kHeadFile);
   if (cached && *cached == revid + "\n" && is_branch(dir)) return {};
   const std::string rev = "revid:" + revid;
   Result<RunOutput> r = Error{""};
   if (is_branch(dir)) {
     r = run_capture({"brz", "pull", "-q", "--overwrite", "-r", rev, "-d", dir.string(), "--", url},
-                    brz_options(mirror, kFetchTimeoutSeconds));
+                    brz_options(mirror, bound.left()));
   } else {
     if (auto removed = vcs_tool::remove_dir(dir); !removed) return removed;
     r = run_capture({"brz", "branch", "-q", "--no-tree", "-r", rev, "--", url, dir.string()},
-                    brz_options(mirror, kFetchTimeoutSeconds));
+                    brz_options(mirror, bound.left()));
   }
-  if (!succeeded(r)) return Error{brz_error(r, kFetchTimeoutSeconds)};
+  if (!succeeded(r)) return Error{brz_error(r, bound.seconds)};
   return write_file_atomic(dir / kHeadFile, revid + "\n");
+}
+
+// A brz killed at its bound (or with the tick) leaves its write lock (`.bzr/*/lock/held`), and
+// every later pull would wait on it and fail. Only the fetching tick (fetch.lock) writes a
+// mirror, so a lock found here is always stale: it is broken. Exports only read.
+void break_stale_locks(const fs::path& mirror, const fs::path& repo) {
+  std::vector<fs::path> held;
+  if (fs::path lock = repo / ".bzr" / "repository" / "lock" / "held"; is_file(lock / "info"))
+    held.push_back(repo);
+  for (const auto& dir : branch_dirs(repo))
+    if (is_file(dir / ".bzr" / "branch" / "lock" / "held" / "info")) held.push_back(dir);
+  for (const auto& location : held)
+    (void)run_capture({"brz", "break-lock", "--force", "--", location.string()},
+                      brz_options(mirror, 60));
 }
 
 Status ensure_shared_repo(const fs::path& mirror, const fs::path& repo) {
@@ -160,7 +172,7 @@ Status ensure_shared_repo(const fs::path& mirror, const fs::path& repo) {
 }
 
 RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& mirror,
-                         const std::string& url) {
+                         const std::string& url, const FetchBound& bound) {
   RemoteHeads out{url, false, "", {}};
   if (auto valid = vcs_tool::check_remote(url); !valid) {
     out.error = valid.error().message;
@@ -171,14 +183,15 @@ RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& mirror,
     out.error = ready.error().message;
     return out;
   }
-  auto branches = list_branches(mirror, url);
+  break_stale_locks(mirror, repo);
+  auto branches = list_branches(mirror, url, bound);
   if (!branches) {
     out.error = branches.error().message;
     return out;
   }
   std::set<std::string> keep;
   for (const auto& b : *branches) {
-    auto tip = branch_tip(mirror, b.url);
+    auto tip = branch_tip(mirror, b.url, bound);
     if (!tip) {
       out.error = tip.error().message;
       return out;
@@ -186,7 +199,7 @@ RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& mirror,
     if (tip->revid == "null:") continue;  // no revisions yet: nothing to build
     std::string key = branch_key(b.name);
     keep.insert(key);
-    if (auto fetched = fetch_branch(mirror, repo / key, b.url, tip->revid); !fetched) {
+    if (auto fetched = fetch_branch(mirror, repo / key, b.url, tip->revid, bound); !fetched) {
       out.error = fetched.error().message;
       return out;
     }
@@ -241,20 +254,17 @@ std::optional<Time> parse_bzr_date(std::string_view s) {
   return static_cast<Time>(timegm(&tm)) - offset;
 }
 
-std::vector<RemoteHeads> BzrVcs::update(const ProjectConfig& project, const fs::path& mirror,
-                                        const std::function<void(std::string_view)>& progress) {
-  std::vector<RemoteHeads> result;
+Status BzrVcs::prepare(const ProjectConfig& /*project*/, const fs::path& mirror) {
   auto ready = vcs_tool::ensure_mirror_dir(mirror, "bzr");
+  if (!ready) return ready;
   std::error_code ec;
-  if (ready) fs::create_directories(mirror / "brz-home", ec);
-  if (!ready) {
-    for (const auto& url : project.remotes)
-      result.push_back(RemoteHeads{url, false, ready.error().message, {}});
-    return result;
-  }
-  return vcs_tool::fetch_each_remote(project, progress, [&](const std::string& url) {
-    return fetch_remote(project, mirror, url);
-  });
+  fs::create_directories(mirror / "brz-home", ec);
+  return {};
+}
+
+RemoteHeads BzrVcs::fetch(const ProjectConfig& project, const fs::path& mirror,
+                          const std::string& url, const FetchBound& bound) {
+  return fetch_remote(project, mirror, url, bound);
 }
 
 Status BzrVcs::export_tar(const ProjectConfig& project, const fs::path& mirror,

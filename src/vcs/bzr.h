@@ -14,8 +14,9 @@ namespace runbot {
 
 class BzrVcs : public Vcs {
  public:
-  std::vector<RemoteHeads> update(const ProjectConfig& project, const std::filesystem::path& mirror,
-                                  const std::function<void(std::string_view)>& progress) override;
+  Status prepare(const ProjectConfig& project, const std::filesystem::path& mirror) override;
+  RemoteHeads fetch(const ProjectConfig& project, const std::filesystem::path& mirror,
+                    const std::string& url, const FetchBound& bound) override;
   Status export_tar(const ProjectConfig& project, const std::filesystem::path& mirror,
                     const std::string& remote, const std::string& rev,
                     const TarSink& sink) override;

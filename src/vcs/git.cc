@@ -15,8 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using vcs_tool::kFetchTimeoutSeconds;
-
 RunOptions git_options(int timeout_seconds = 0) {
   RunOptions o;
   o.env["GIT_TERMINAL_PROMPT"] = "0";
@@ -113,69 +111,45 @@ std::string remote_key(const std::string& url) {
   return buf;
 }
 
-std::vector<RemoteHeads> GitVcs::update(const ProjectConfig& project, const fs::path& mirror,
-                                        const std::function<void(std::string_view)>& progress) {
-  std::vector<RemoteHeads> result;
-  for (const auto& url : project.remotes) result.push_back(RemoteHeads{url, true, "", {}});
-  auto fail_all = [&](const std::string& error) {
-    for (auto& r : result) {
-      r.ok = false;
-      r.error = error;
-      r.heads.clear();
-    }
+Status GitVcs::prepare(const ProjectConfig& /*project*/, const fs::path& mirror) {
+  checked_ = !looks_like_mirror(mirror);
+  if (checked_) return ensure_mirror(mirror);
+  return {};
+}
+
+RemoteHeads GitVcs::fetch(const ProjectConfig& project, const fs::path& mirror,
+                          const std::string& url, const FetchBound& bound) {
+  RemoteHeads result{url, false, "", {}};
+  const std::string key = remote_key(url);
+  if (bound.expired()) {
+    result.error = "timed out after " + std::to_string(bound.seconds) + " s";
     return result;
-  };
-  bool checked = !looks_like_mirror(mirror);
-  if (checked) {
-    if (auto ready = ensure_mirror(mirror); !ready) return fail_all(ready.error().message);
   }
-
-  std::map<std::string, std::vector<size_t>> by_key;
-  for (;;) {
-    bool failed = false;
-    for (size_t i = 0; i < result.size(); ++i) {
-      const std::string& url = result[i].remote;
-      std::string key = remote_key(url);
-      by_key[key].push_back(i);
-      if (progress) progress(project.name + ": fetching " + url);
-      // As config, which an older git ignores (unlike an unknown option): no auto
-      // maintenance (see maintenance_due), no FETCH_HEAD, no forced-update walk for output
-      // that --quiet drops anyway.
-      auto r = run_capture(
-          git_in(mirror, {"-c", "maintenance.auto=false", "-c", "gc.auto=0", "-c",
-                          "fetch.writeFetchHead=false", "-c", "fetch.showForcedUpdates=false",
-                          "fetch", "--prune", "--no-tags", "--quiet", "--", url,
-                          "+refs/heads/*:refs/remotes/" + key + "/*"}),
-          git_options(kFetchTimeoutSeconds));
-      result[i] = RemoteHeads{url, true, "", {}};
-      if (!succeeded(r)) {
-        failed = true;
-        result[i].ok = false;
-        result[i].error = short_error(r, kFetchTimeoutSeconds);
-      }
-    }
-    if (!failed || checked) break;
-    // A mirror that only looked fine: if git rejects it, it is moved aside and rebuilt, and
-    // every remote fetched again, once.
-    checked = true;
-    auto probe = run_capture(git_in(mirror, {"rev-parse", "--git-dir"}), git_options());
-    if (!probe || succeeded(probe)) break;  // the remotes' fault, or git cannot run at all
-    if (auto ready = ensure_mirror(mirror); !ready) return fail_all(ready.error().message);
-    by_key.clear();
+  // As config, which an older git ignores (unlike an unknown option): no auto maintenance
+  // (see maintenance_due), no FETCH_HEAD, no forced-update walk for output that --quiet
+  // drops anyway. Remotes of one mirror are fetched at once: each updates only its own
+  // refs/remotes/<key>/ (a ref update is atomic: a fetch killed at its bound leaves each ref
+  // old or new, never half), and a prune that meets another's packed-refs lock waits for it.
+  auto r = run_capture(
+      git_in(mirror, {"-c", "maintenance.auto=false", "-c", "gc.auto=0", "-c",
+                      "fetch.writeFetchHead=false", "-c", "fetch.showForcedUpdates=false", "-c",
+                      "core.packedRefsTimeout=10000", "fetch", "--prune", "--no-tags", "--quiet",
+                      "--", url, "+refs/heads/*:refs/remotes/" + key + "/*"}),
+      git_options(bound.left()));
+  if (!succeeded(r)) {
+    result.error = short_error(r, bound.seconds);
+    return result;
   }
-
   auto refs = run_capture(git_in(mirror, {"for-each-ref",
                                           "--format=%(refname)%00%(objectname)%00%(objecttype)%00"
                                           "%(committerdate:unix)%00%(symref)",
-                                          "refs/remotes/"}),
+                                          "refs/remotes/" + key + "/"}),
                           git_options());
-  if (!succeeded(refs)) return fail_all("cannot list branches: " + short_error(refs, 0));
-  if (maintenance_due(mirror)) {
-    // Detaches (gc.autoDetach) unless there is little to do; a failure costs nothing now.
-    (void)run_capture(git_in(mirror, {"gc", "--auto", "--quiet"}), git_options());
+  if (!succeeded(refs)) {
+    result.error = "cannot list branches: " + short_error(refs, 0);
+    return result;
   }
-
-  const std::string prefix = "refs/remotes/";
+  const std::string prefix = "refs/remotes/" + key + "/";
   std::string_view rest = refs->out;
   while (!rest.empty()) {
     size_t nl = rest.find('\n');
@@ -189,23 +163,31 @@ std::vector<RemoteHeads> GitVcs::update(const ProjectConfig& project, const fs::
       start = z + 1;
     }
     if (f.size() != 5 || !f[4].empty() || f[2] != "commit" || !f[0].starts_with(prefix)) continue;
-    std::string_view name = f[0].substr(prefix.size());
-    size_t slash = name.find('/');
-    if (slash == std::string_view::npos) continue;
-    auto it = by_key.find(std::string(name.substr(0, slash)));
-    if (it == by_key.end()) continue;  // a remote no longer configured
     BranchHead head;
     head.project = project.name;
-    head.branch = std::string(name.substr(slash + 1));
+    head.remote = url;
+    head.branch = std::string(f[0].substr(prefix.size()));
     head.rev = std::string(f[1]);
     head.commit_time = std::strtoll(std::string(f[3]).c_str(), nullptr, 10);
-    for (size_t i : it->second) {
-      if (!result[i].ok) continue;
-      head.remote = result[i].remote;
-      result[i].heads.push_back(head);
-    }
+    result.heads.push_back(std::move(head));
   }
+  result.ok = true;
   return result;
+}
+
+bool GitVcs::finish(const ProjectConfig& /*project*/, const fs::path& mirror, bool any_failed) {
+  if (any_failed && !checked_) {
+    // A mirror that only looked fine: if git rejects it, it is moved aside and rebuilt, and
+    // every remote fetched again, once.
+    checked_ = true;
+    auto probe = run_capture(git_in(mirror, {"rev-parse", "--git-dir"}), git_options());
+    if (probe && !succeeded(probe) && ensure_mirror(mirror)) return true;
+  }
+  if (maintenance_due(mirror)) {
+    // Detaches (gc.autoDetach) unless there is little to do; a failure costs nothing now.
+    (void)run_capture(git_in(mirror, {"gc", "--auto", "--quiet"}), git_options());
+  }
+  return false;
 }
 
 Status GitVcs::export_tar(const ProjectConfig& project, const fs::path& mirror,

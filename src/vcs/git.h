@@ -7,11 +7,19 @@ namespace runbot {
 
 class GitVcs : public Vcs {
  public:
-  std::vector<RemoteHeads> update(const ProjectConfig& project, const std::filesystem::path& mirror,
-                                  const std::function<void(std::string_view)>& progress) override;
+  Status prepare(const ProjectConfig& project, const std::filesystem::path& mirror) override;
+  RemoteHeads fetch(const ProjectConfig& project, const std::filesystem::path& mirror,
+                    const std::string& url, const FetchBound& bound) override;
+  bool finish(const ProjectConfig& project, const std::filesystem::path& mirror,
+              bool any_failed) override;
   Status export_tar(const ProjectConfig& project, const std::filesystem::path& mirror,
                     const std::string& remote, const std::string& rev,
                     const TarSink& sink) override;
+
+ private:
+  // Whether git itself has vouched for the mirror in this update (prepare found it doubtful
+  // and checked it, or finish rebuilt it): then a failed fetch is the remote's fault.
+  bool checked_ = false;
 };
 
 // Stable short key naming a remote inside a mirror ("r" + 16 hex digits of a hash of the URL).

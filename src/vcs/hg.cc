@@ -11,7 +11,6 @@
 namespace runbot {
 
 namespace fs = std::filesystem;
-using vcs_tool::kFetchTimeoutSeconds;
 using vcs_tool::short_error;
 using vcs_tool::split;
 using vcs_tool::succeeded;
@@ -83,8 +82,20 @@ Status ensure_repo(const fs::path& repo) {
   return {};
 }
 
-RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& repo,
-                         const std::string& url) {
+// A pull killed at its bound (or with the tick) leaves an abandoned transaction that makes
+// every later pull abort ("run 'hg recover'"): it is rolled back first. Only the fetching tick
+// (fetch.lock) writes a mirror, so a journal found here is always abandoned.
+Status recover_abandoned(const fs::path& repo, int timeout_seconds) {
+  std::error_code ec;
+  if (!fs::exists(repo / ".hg" / "store" / "journal", ec)) return {};
+  auto r = run_capture(hg_in(repo, {"recover", "--no-verify"}), hg_options(timeout_seconds));
+  if (!succeeded(r)) r = run_capture(hg_in(repo, {"recover"}), hg_options(timeout_seconds));
+  if (!succeeded(r)) return Error{"cannot recover " + repo.string() + ": " + hg_error(r)};
+  return {};
+}
+
+RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& repo, const std::string& url,
+                         const FetchBound& bound) {
   RemoteHeads out{url, false, "", {}};
   if (auto valid = vcs_tool::check_remote(url); !valid) {
     out.error = valid.error().message;
@@ -94,13 +105,21 @@ RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& repo,
     out.error = ready.error().message;
     return out;
   }
+  if (auto recovered = recover_abandoned(repo, bound.left()); !recovered) {
+    out.error = recovered.error().message;
+    return out;
+  }
+  if (bound.expired()) {
+    out.error = "timed out after " + std::to_string(bound.seconds) + " s";
+    return out;
+  }
   const std::string path(kPathName);
   auto pull =
       run_capture(hg_in(repo, {"pull", "--quiet", "--config", "paths." + path + "=" + url,
                                "--config", "paths." + path + ":bookmarks.mode=mirror", "--", path}),
-                  hg_options(kFetchTimeoutSeconds));
+                  hg_options(bound.left()));
   if (!succeeded(pull)) {
-    out.error = hg_error(pull, kFetchTimeoutSeconds);
+    out.error = hg_error(pull, bound.seconds);
     return out;
   }
   std::map<std::string, std::pair<std::string, Time>> branches, bookmarks;
@@ -135,17 +154,13 @@ RemoteHeads fetch_remote(const ProjectConfig& project, const fs::path& repo,
 
 }  // namespace
 
-std::vector<RemoteHeads> HgVcs::update(const ProjectConfig& project, const fs::path& mirror,
-                                       const std::function<void(std::string_view)>& progress) {
-  std::vector<RemoteHeads> result;
-  if (auto ready = vcs_tool::ensure_mirror_dir(mirror, "hg"); !ready) {
-    for (const auto& url : project.remotes)
-      result.push_back(RemoteHeads{url, false, ready.error().message, {}});
-    return result;
-  }
-  return vcs_tool::fetch_each_remote(project, progress, [&](const std::string& url) {
-    return fetch_remote(project, mirror / remote_key(url), url);
-  });
+Status HgVcs::prepare(const ProjectConfig& /*project*/, const fs::path& mirror) {
+  return vcs_tool::ensure_mirror_dir(mirror, "hg");
+}
+
+RemoteHeads HgVcs::fetch(const ProjectConfig& project, const fs::path& mirror,
+                         const std::string& url, const FetchBound& bound) {
+  return fetch_remote(project, mirror / remote_key(url), url, bound);
 }
 
 Status HgVcs::export_tar(const ProjectConfig& project, const fs::path& mirror,

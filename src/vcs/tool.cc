@@ -1,7 +1,5 @@
 #include "vcs/tool.h"
 
-#include <map>
-
 #include <ctime>
 
 #include "util/atomic_file.h"
@@ -25,8 +23,8 @@ std::string_view trim(std::string_view s) {
 
 bool succeeded(const Result<RunOutput>& r) { return r && r->exit_code == 0 && !r->timed_out; }
 
-std::string short_error(const Result<RunOutput>& r,
-                        std::initializer_list<std::string_view> markers, int timeout_seconds) {
+std::string short_error(const Result<RunOutput>& r, std::initializer_list<std::string_view> markers,
+                        int timeout_seconds) {
   if (!r) return r.error().message;
   if (r->timed_out) return "timed out after " + std::to_string(timeout_seconds) + " s";
   std::vector<std::string_view> lines, errors;
@@ -52,23 +50,6 @@ std::string short_error(const Result<RunOutput>& r,
   }
   if (text.size() > kMaxErrorChars) text = text.substr(0, kMaxErrorChars) + "...";
   return text;
-}
-
-std::vector<RemoteHeads> fetch_each_remote(
-    const ProjectConfig& project, const std::function<void(std::string_view)>& progress,
-    const std::function<RemoteHeads(const std::string& url)>& fetch) {
-  std::vector<RemoteHeads> result;
-  std::map<std::string, size_t> fetched;  // URL -> index in result
-  for (const auto& url : project.remotes) {
-    if (auto it = fetched.find(url); it != fetched.end()) {
-      result.push_back(result[it->second]);  // the same URL listed twice
-      continue;
-    }
-    if (progress) progress(project.name + ": fetching " + url);
-    fetched[url] = result.size();
-    result.push_back(fetch(url));
-  }
-  return result;
 }
 
 Status check_remote(std::string_view remote) {

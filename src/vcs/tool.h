@@ -1,34 +1,26 @@
 // What the git, hg and bzr mirrors share: running a VCS command-line tool, turning its failures
 // into one-line reasons, parsing its line output, and owning a mirror folder.
 #pragma once
-#include <initializer_list>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "exec/process.h"
-#include "vcs/vcs.h"
 #include "util/result.h"
+#include "vcs/vcs.h"
 
 namespace runbot::vcs_tool {
-
-constexpr int kFetchTimeoutSeconds = 600;
 
 // True when the tool ran, was not killed and exited 0.
 bool succeeded(const Result<RunOutput>& r);
 
 // A one-line reason for a failed run: the stderr lines starting with one of `markers` (e.g.
 // "abort:"), else the last stderr lines, else the exit status; at most ~300 characters.
-std::string short_error(const Result<RunOutput>& r,
-                        std::initializer_list<std::string_view> markers, int timeout_seconds);
-
-// Fetches every remote of `project` once (a URL listed twice shares the first result), in
-// config order, telling `progress` (may be null) about each; `fetch` does one remote.
-std::vector<RemoteHeads> fetch_each_remote(
-    const ProjectConfig& project, const std::function<void(std::string_view)>& progress,
-    const std::function<RemoteHeads(const std::string& url)>& fetch);
+std::string short_error(const Result<RunOutput>& r, std::initializer_list<std::string_view> markers,
+                        int timeout_seconds);
 
 // Refuses a remote that is empty, starts with '-' (it could pass for an option) or holds a
 // control character.

@@ -2,10 +2,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "job/export.h"
 #include "support/support.h"
@@ -118,6 +121,31 @@ TEST_F(HgUpdate, SeesNewCommitsClosedBranchesAndBookmarkChanges) {
   EXPECT_EQ(m["back"].rev, first);
   EXPECT_EQ(m.count("doomed"), 0u);
   EXPECT_EQ(m.count("gone"), 0u);
+}
+
+// A pull killed inside its transaction (at fetch_timeout, or with the tick) leaves a journal
+// that makes every later pull abort ("abandoned transaction found"): the next fetch rolls it
+// back and the mirror goes on.
+TEST_F(HgUpdate, PullKilledInsideItsTransactionIsRolledBackByTheNextFetch) {
+  main.commit("trunk", "a.txt", "1\n");
+  auto p = project_with({main.path().string()});
+  ASSERT_TRUE(update(p)[0].ok);
+  std::string second = main.commit("trunk", "a.txt", "2\n");
+  const fs::path repo = mirror / remote_key(main.path().string());
+  // A pull that stops inside its transaction (a hook sleeps there), then is killed -9.
+  std::string pid = test::sh("setsid env HGRCPATH= hg --repository=" + repo.string() +
+                             " pull -q --config hooks.pretxnchangegroup='sleep 60' " +
+                             main.path().string() + " >/dev/null 2>&1 & echo $!");
+  for (int i = 0; i < 200 && !fs::exists(repo / ".hg" / "store" / "journal"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(repo / ".hg" / "store" / "journal"));
+  ::kill(-std::stoi(pid), SIGKILL);
+  for (int i = 0; i < 100 && ::kill(-std::stoi(pid), 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+
+  auto after = update(p);
+  ASSERT_TRUE(after[0].ok) << after[0].error;
+  EXPECT_EQ(by_branch(after[0])["trunk"].rev, second);
 }
 
 TEST_F(HgUpdate, FailingRemoteIsReportedAndOthersStillWork) {

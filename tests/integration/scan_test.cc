@@ -67,7 +67,21 @@ TEST_F(Scan, RecordsHeadsAndRemoteStatuses) {
   EXPECT_EQ(result.remotes, 3);
   EXPECT_EQ(result.failed, 0);
   EXPECT_TRUE(result.warnings.empty());
-  EXPECT_EQ(lines.size(), 3u);
+  // Remotes are fetched at once: a line when each starts and one when it ends.
+  EXPECT_EQ(lines.size(), 6u);
+  for (const auto& u : {url(server), url(server_fork), url(addons)}) {
+    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                            [&](const std::string& l) { return l.ends_with("fetching " + u); }),
+              1)
+        << u;
+    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                            [&](const std::string& l) {
+                              return l.find(": " + u + ": ") != std::string::npos &&
+                                     l.find(" branches (") != std::string::npos;
+                            }),
+              1)
+        << u;
+  }
   EXPECT_TRUE(fs::is_directory(paths.mirror("server")));
   EXPECT_TRUE(fs::is_directory(paths.mirror("addons")));
 

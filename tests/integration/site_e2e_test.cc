@@ -1,4 +1,6 @@
 // End to end through real nginx (private mode, loopback) and real headless Chromium.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -6,12 +8,10 @@
 #include <regex>
 #include <thread>
 
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-
+#include "exec/process.h"
 #include "family.h"
 #include "job/job_file.h"
-#include "exec/process.h"
+#include "site/nginx.h"
 
 namespace runbot::test {
 namespace {
@@ -65,6 +65,44 @@ struct Site {
   }
 };
 
+// Issue 14: right after the tick that reloaded nginx, a new instance's URL answered 404 for a
+// moment (old workers still served the old config) while `status` already said `running`.
+// Now the tick ends only when nginx serves the config's generation on every host it names.
+TEST(SiteE2E, EveryRunningUrlAnswersAsSoonAsTheTickThatListedItEnds) {
+  Site s;
+  // A fresh job per round (a new commit on trunk): each tick that starts an instance reloads.
+  int running_seen = 0;
+  for (int round = 0; round < 3; ++round) {
+    s.f->server->commit("trunk", "round.txt", std::to_string(round));
+    for (int i = 0; i < 150; ++i) {
+      Cmd t = s.f->tick();
+      EXPECT_EQ(t.out.find("nginx does not serve"), std::string::npos) << t.out;
+      // No wait between the tick and the requests: what status says holds when it ends.
+      const std::string conf = read_text(s.f->state / "nginx" / "runbot.conf");
+      const std::string generation = nginx_conf_generation(conf);
+      ASSERT_FALSE(generation.empty()) << conf;
+      EXPECT_TRUE(
+          s.get("runbot.localhost", "/.runbot-generation").out.starts_with(generation + " "))
+          << t.out << t.err;
+      auto st = s.f->status();
+      bool busy = false;
+      for (const auto& j : st["jobs"]) {
+        busy |= j["state"] == "pending" || j["state"] == "building";
+        if (j["state"] != "running") continue;
+        ++running_seen;
+        const std::string host = fmt::format("{}.runbot.localhost", j["id"].get<int64_t>());
+        EXPECT_TRUE(s.get(host, "/.runbot-generation").out.starts_with(generation + " "))
+            << host << "\n"
+            << t.out << t.err << conf;
+        EXPECT_NE(s.code(host), "404") << host << " listed running by the tick that just ended";
+      }
+      if (!busy) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_GT(running_seen, 0);
+}
+
 TEST(SiteE2E, SiteAndInstancesThroughNginxByHostHeader) {
   Site s;
   s.f->addons->commit("trunk-feature", "feature.py", "x = 1\n");
@@ -73,7 +111,8 @@ TEST(SiteE2E, SiteAndInstancesThroughNginxByHostHeader) {
   auto feature = jobs_of(st, "trunk-feature").at(0);
   ASSERT_EQ(feature["state"], "running") << feature.dump(2);
   EXPECT_EQ(feature["result"], "ok");
-  EXPECT_EQ(feature["url"], fmt::format("http://{}.runbot.localhost:{}/", feature["id"].get<int>(), s.port));
+  EXPECT_EQ(feature["url"],
+            fmt::format("http://{}.runbot.localhost:{}/", feature["id"].get<int>(), s.port));
 
   Cmd index = s.get("runbot.localhost");
   EXPECT_NE(index.out.find("trunk-feature"), std::string::npos) << index.out;
@@ -87,7 +126,9 @@ TEST(SiteE2E, SiteAndInstancesThroughNginxByHostHeader) {
   std::string log = feature["steps"][0]["log"];
   Cmd served = s.get("runbot.localhost", "/" + log);
   EXPECT_NE(served.out.find("testing trunk-feature"), std::string::npos) << served.out;
-  EXPECT_EQ(s.code("runbot.localhost", fmt::format("/jobs/{}/src/addons/feature.py", feature["id"].get<int>())), "404");
+  EXPECT_EQ(s.code("runbot.localhost",
+                   fmt::format("/jobs/{}/src/addons/feature.py", feature["id"].get<int>())),
+            "404");
   Cmd json = s.get("runbot.localhost", "/status.json");
   auto doc = nlohmann::json::parse(json.out.substr(0, json.out.rfind('\n')), nullptr, false);
   ASSERT_FALSE(doc.is_discarded());
@@ -117,7 +158,8 @@ TEST(SiteE2E, SiteAndInstancesThroughNginxByHostHeader) {
   Cmd bound = run({"python3", "-c",
                    fmt::format("import socket; s=socket.socket(); "
                                "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
-                               "s.bind(('127.0.0.1', {})); s.listen(); print('free')", port)});
+                               "s.bind(('127.0.0.1', {})); s.listen(); print('free')",
+                               port)});
   EXPECT_EQ(bound.out, "free\n") << bound.err;
 
   // wake restarts the killed job's instance on a free port; the next tick routes nginx to it.
@@ -150,10 +192,12 @@ TEST(SiteE2E, NumberLimitHoldsWithMoreGroupsThanSlots) {
   for (const auto& j : st["jobs"]) {
     if (j["state"] == "running") {
       ++running;
-      EXPECT_TRUE(j["group"] == "trunk" || j["group"] == "6.0") << "newest base jobs are kept: " << j.dump();
+      EXPECT_TRUE(j["group"] == "trunk" || j["group"] == "6.0")
+          << "newest base jobs are kept: " << j.dump();
     } else {
       EXPECT_EQ(j["state"], "done");
-      auto marker = read_process_marker(s.f->state / "jobs" / std::to_string(j["id"].get<int>()) / "instance.json");
+      auto marker = read_process_marker(s.f->state / "jobs" / std::to_string(j["id"].get<int>()) /
+                                        "instance.json");
       if (marker && *marker) {
         EXPECT_FALSE(is_alive((**marker).process)) << j.dump();
         EXPECT_FALSE(group_alive((**marker).process.pid)) << j.dump();
@@ -185,16 +229,18 @@ TEST(SiteE2E, HostileBranchNameIsShownEscaped) {
 // Real headless Chromium: loads the index through nginx (Chromium resolves *.localhost to
 // loopback itself), checks the cells, then follows the Connect link to the instance.
 TEST(SiteE2E, ChromiumLoadsTheIndexAndFollowsConnect) {
-  if (!fs::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed (scripts/install-deps installs it)";
+  if (!fs::exists("/usr/bin/chromium"))
+    GTEST_SKIP() << "chromium not installed (scripts/install-deps installs it)";
   Site s;
   s.f->addons->commit("trunk-ui", "ui.txt", "ui");
   s.settle_instances();
   TempDir profile;
   auto browse = [&](const std::string& url) {
-    return run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--user-data-dir=" + profile.path().string(),
-                "--virtual-time-budget=3000", "--dump-dom", url});
+    return run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + profile.path().string(), "--virtual-time-budget=3000",
+                "--dump-dom", url});
   };
   Cmd dom = browse(fmt::format("http://runbot.localhost:{}/", s.port));
   ASSERT_EQ(dom.status, 0) << dom.err;
@@ -213,7 +259,35 @@ TEST(SiteE2E, ChromiumLoadsTheIndexAndFollowsConnect) {
     run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
          "--user-data-dir=" + profile.path().string(), "--window-size=1200,900",
-         "--screenshot=" + std::string(dir) + "/index.png", fmt::format("http://runbot.localhost:{}/", s.port)});
+         "--screenshot=" + std::string(dir) + "/index.png",
+         fmt::format("http://runbot.localhost:{}/", s.port)});
+}
+
+}  // namespace
+}  // namespace runbot::test
+
+namespace runbot::test {
+namespace {
+
+// Issue 14: the page of a garbage-collected job linked to its logs, gone with its folder (404).
+TEST(SiteE2E, CollectedJobsPagesSayLogsRemovedInsteadOfLinkingToThem) {
+  Family f("keep_per_group = 1", "steps = [{ name = \"test\", run = \"echo testing\" }]");
+  ASSERT_TRUE(f.settle(60));
+  const int64_t first = jobs_of(f.status(), "trunk").front()["id"].get<int64_t>();
+  const std::string logs = fmt::format("jobs/{}/logs", first);
+  ASSERT_NE(read_text(f.state / "www" / "job" / fmt::format("{}.html", first)).find(logs),
+            std::string::npos);
+  f.server->commit("trunk", "a.py", "newer\n");
+  ASSERT_TRUE(f.settle(60));
+  ASSERT_FALSE(fs::exists(f.state / logs)) << "job " << first << " was not collected";
+
+  std::string page = read_text(f.state / "www" / "job" / fmt::format("{}.html", first));
+  EXPECT_EQ(page.find(logs), std::string::npos) << page;
+  EXPECT_EQ(page.find("log.html#"), std::string::npos) << page;
+  EXPECT_NE(page.find("Logs removed by retention"), std::string::npos) << page;
+  std::string group = read_text(f.state / "www" / "group" / "trunk.html");
+  EXPECT_EQ(group.find(fmt::format("job={}&", first)), std::string::npos) << group;
+  EXPECT_NE(group.find("removed by retention"), std::string::npos) << group;
 }
 
 }  // namespace

@@ -7,18 +7,17 @@
 #include <string>
 
 #include "config/config.h"
-#include "util/pattern.h"
 #include "unit/config/config_test_util.h"
+#include "util/pattern.h"
 
 namespace runbot {
 namespace {
 
-using config_test::kSpecSample;
 using config_test::errors_of;
+using config_test::kSpecSample;
 using config_test::parse_ok;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
 
 TEST(ConfigErrors, SyntaxError) {
   std::string e = errors_of("[runbot]\nnumber = \n");
@@ -38,7 +37,7 @@ TEST(ConfigErrors, UnknownKeysAtEveryLevel) {
   EXPECT_EQ(errors_of("[runbot]\nnumbr = 3\n"),
             "runbot.toml:2:1: unknown key 'numbr' in [runbot] (expected one of: number, "
             "workers, start_job_id, domain, nginx_port, nginx, reload_command, port_range, "
-            "max_age_days, quiet_seconds, keep_per_group, build_timeout)");
+            "max_age_days, quiet_seconds, keep_per_group, build_timeout, fetch_timeout)");
   EXPECT_THAT(errors_of("[runbot]\n[bulid]\nrun = \"x\"\n"),
               StartsWith("runbot.toml:2:2: unknown table [bulid] (expected [runbot], "
                          "[[project]], [build], [database] or [sandbox])"));
@@ -103,6 +102,11 @@ TEST(ConfigErrors, RunbotRanges) {
             "runbot.toml:2:18: [runbot] keep_per_group must be at least 1 (got 0)");
   EXPECT_EQ(errors_of("[runbot]\nbuild_timeout = 0\n"),
             "runbot.toml:2:17: [runbot] build_timeout must be at least 1 (got 0)");
+  // A fetch that may never end would hold the mirrors (fetch.lock) for good.
+  EXPECT_EQ(errors_of("[runbot]\nfetch_timeout = 0\n"),
+            "runbot.toml:2:17: [runbot] fetch_timeout must be at least 1 (got 0)");
+  EXPECT_EQ(errors_of("[runbot]\nfetch_timeout = 100000\n"),
+            "runbot.toml:2:17: [runbot] fetch_timeout must be at most 86400 (got 100000)");
   EXPECT_EQ(errors_of("[runbot]\nnginx = \"public\"\n"),
             "runbot.toml:2:9: [runbot] nginx must be \"private\" or \"include\" (got \"public\")");
   EXPECT_THAT(errors_of("[runbot]\ndomain = \"\"\n"),
@@ -112,11 +116,13 @@ TEST(ConfigErrors, RunbotRanges) {
     EXPECT_THAT(errors_of(fmt::format("[runbot]\ndomain = \"{}\"\n", bad)),
                 StartsWith("runbot.toml:2:10: [runbot] domain"))
         << bad;
-  EXPECT_EQ(parse_ok("[runbot]\ndomain = \"ci-1.example.com\"\n").runbot.domain, "ci-1.example.com");
+  EXPECT_EQ(parse_ok("[runbot]\ndomain = \"ci-1.example.com\"\n").runbot.domain,
+            "ci-1.example.com");
   EXPECT_EQ(errors_of("[runbot]\nnginx_port = 8100\nport_range = \"8100-8100\"\n"),
             "runbot.toml:3:14: [runbot] port_range \"8100-8100\" has no port for an instance: its "
             "only port is nginx_port");
-  EXPECT_EQ(parse_ok("[runbot]\nnginx_port = 8100\nport_range = \"8100-8101\"\n").runbot.port_max, 8101);
+  EXPECT_EQ(parse_ok("[runbot]\nnginx_port = 8100\nport_range = \"8100-8101\"\n").runbot.port_max,
+            8101);
   EXPECT_EQ(errors_of("[runbot]\nstart_job_id = 9223372036854775000\n"),
             "runbot.toml:2:16: [runbot] start_job_id must be at most 4503599627370496 (got "
             "9223372036854775000)");
@@ -250,7 +256,7 @@ artifacts = ["/abs"]
             "runbot.toml:2:11: [runbot] workers must be at least 1 (got 0)\n"
             "runbot.toml:3:1: unknown key 'numbr' in [runbot] (expected one of: number, workers, "
             "start_job_id, domain, nginx_port, nginx, reload_command, port_range, max_age_days, "
-            "quiet_seconds, keep_per_group, build_timeout)\n"
+            "quiet_seconds, keep_per_group, build_timeout, fetch_timeout)\n"
             "runbot.toml:5:1: project 'a' has no remotes (add remotes = [\"URL or path\"])\n"
             "runbot.toml:7:7: project 'a' vcs must be \"git\", \"hg\" or \"bzr\" (got \"cvs\")\n"
             "runbot.toml:10:8: duplicate project 'a' (first defined at 6:8)\n"

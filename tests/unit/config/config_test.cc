@@ -32,6 +32,7 @@ TEST(ConfigParse, SpecSample) {
   EXPECT_EQ(c.runbot.quiet_seconds, 0);
   EXPECT_EQ(c.runbot.keep_per_group, 5);
   EXPECT_EQ(c.runbot.build_timeout, 1800);
+  EXPECT_EQ(c.runbot.fetch_timeout, 300);
   ASSERT_EQ(c.projects.size(), 1u);
   const ProjectConfig& p = c.projects[0];
   EXPECT_EQ(p.name, "server");
@@ -68,6 +69,7 @@ max_age_days = 0
 quiet_seconds = 120
 keep_per_group = 1
 build_timeout = 60
+fetch_timeout = 5
 
 [[project]]
 name = "server"
@@ -92,6 +94,7 @@ artifacts = ["out/html", "cov"]
   EXPECT_EQ(c.runbot.port_max, 9000);
   EXPECT_EQ(c.runbot.max_age_days, 0);
   EXPECT_EQ(c.runbot.quiet_seconds, 120);
+  EXPECT_EQ(c.runbot.fetch_timeout, 5);
   ASSERT_EQ(c.projects.size(), 2u);
   EXPECT_EQ(c.projects[1].vcs, "hg");
   EXPECT_FALSE(c.projects[1].required);

@@ -23,6 +23,7 @@ max_age_days = 30           # branches whose head commit is older are ignored (b
 quiet_seconds = 0           # build a group only when none of its revisions changed for this long
 keep_per_group = 5          # jobs kept per group; older job folders are garbage-collected
 build_timeout = 1800        # seconds for all steps of a job; a step may set its own `timeout`
+fetch_timeout = 300         # seconds one remote's fetch may take; then it is given up (a warning)
 
 [[project]]                 # one table per repository, in build order
 name = "server"             # [a-z0-9_-]+ ; also the folder name under the job's src/
