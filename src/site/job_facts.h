@@ -51,6 +51,8 @@ struct JobFacts {
   bool explained = false;       // ko, and every error is known or flaky
   std::optional<int64_t> port;  // set while its instance is live
   std::string url;              // likewise
+  // Where it ran (SPEC "Executors"); kind "" while it never started (pending, skipped).
+  std::string executor, executor_id, host;
 };
 
 // The facts of a row: its stored revisions parsed (throws DbError when they are not sound),

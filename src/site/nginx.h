@@ -33,6 +33,9 @@ NginxWorkers nginx_workers(const Config& config);
 // written safely into an nginx config.
 Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
                                       const std::vector<std::pair<int64_t, int>>& live);
+// The same for instances anywhere: (job id, "host:port" its executor gives, SPEC "Executors").
+Result<std::string> render_nginx_conf_to(const Config& config, const Paths& paths,
+                                         const std::vector<std::pair<int64_t, std::string>>& live);
 
 // nginx/nginx.conf for private mode: pid, logs and temp paths under nginx/, includes
 // nginx/runbot.conf.
