@@ -64,6 +64,11 @@ struct Job {
   Time instance_started_at = 0;  // when the live instance started or was last woken
   int port = 0;                  // 0 = none allocated
   std::string details;  // JSON {steps, coverage, artifacts} once the build is over; "" before
+  // Where it runs (SPEC "Executors"): the executor kind that started it (kept when the config's
+  // kind changes), that executor's id for it ("" for local; the Slurm job id) and its host.
+  std::string executor = "local";
+  std::string executor_id;
+  std::string host;
 };
 
 // A group as the planner sees it after resolving every project.

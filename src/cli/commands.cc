@@ -109,11 +109,20 @@ const Command kCommands[] = {
      "jobs. Config, mirrors and the job-id sequence stay.",
      nullptr, [](const Invocation& in) { return cmd_clean(in.paths, in.lock); }, Lock::wait,
      "--clean", false},
-    {"job-run", "JOB", "run a job (started by tick)",
-     "Run a job (started by tick; not for direct use).", job_argument,
+    {"job-run", "JOB [--hold] [--wake PORT]", "run a job (started by tick)",
+     "Run a job (started by tick; not for direct use). --hold: then stay while its instance "
+     "lives (a Slurm job); --wake PORT: only start its instance again on PORT, and hold.",
+     [](cxxopts::Options& o) {
+       job_argument(o);
+       o.add_options()("hold", "stay while the instance lives")(
+           "wake", "start the instance again on this port", cxxopts::value<int>());
+     },
      [](const Invocation& in) {
        if (!in.args.count("job")) return usage("job-run needs a JOB id");
-       return cmd_job_run(in.paths, in.args["job"].as<int64_t>());
+       int64_t job = in.args["job"].as<int64_t>();
+       if (in.args.count("wake"))
+         return cmd_job_wake_here(in.paths, job, in.args["wake"].as<int>());
+       return cmd_job_run(in.paths, job, in.args.count("hold") > 0);
      },
      Lock::none, nullptr, true},
 };

@@ -57,6 +57,8 @@ int cmd_wake(const Paths& paths, Lock lock, int64_t job);
 int cmd_keep(const Paths& paths, Lock lock, int64_t job, bool off);
 int cmd_gc(const Paths& paths, Lock lock);
 int cmd_clean(const Paths& paths, Lock lock);
-int cmd_job_run(const Paths& paths, int64_t job);
+int cmd_job_run(const Paths& paths, int64_t job, bool hold = false);
+// On a Slurm node: starts job's instance again on `port` (wake), then holds it.
+int cmd_job_wake_here(const Paths& paths, int64_t job, int port);
 
 }  // namespace runbot

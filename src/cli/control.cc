@@ -2,13 +2,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "cli/commands.h"
-#include "exec/process.h"
+#include "exec/executor.h"
 #include "job/details.h"
 #include "job/job_file.h"
 #include "job/lifecycle.h"
-#include "job/runner.h"
 #include "jobdb/jobdb.h"
 #include "site/nginx.h"
 #include "state/state.h"
@@ -22,15 +22,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Stops every process a job may have (runner, current step, instance). True when all are gone.
-bool stop_job_processes(const Paths& paths, int64_t id) {
-  bool all_gone = true;
-  fs::path dir = paths.job(id);
-  for (const char* name : {marker::kRunner, marker::kStepProcess, marker::kInstance}) {
-    auto m = read_process_marker(dir / name);
-    if (m && *m) all_gone = stop_marked(**m) && all_gone;
+// Stops every process a job may have (runner, current step, instance) through the executor
+// that started it. True when all are gone.
+bool stop_job_processes(Executors& executors, const Job& job) {
+  Executor* e = executors.of(job);
+  if (!e) {
+    fmt::print(stderr, "openerp-runbot: job {}: unknown executor \"{}\"\n", job.id, job.executor);
+    return false;
   }
-  return all_gone;
+  bool build_gone = e->stop_build(job);
+  return e->stop_instance(job) && build_gone;
 }
 
 // The state (locked as the table says) and job `id`; nullopt (with the message printed and
@@ -61,7 +62,8 @@ int cmd_kill(const Paths& paths, Lock lock, int64_t id) {
                job->result ? to_string(*job->result) : "no result");
     return 1;
   }
-  if (!stop_job_processes(paths, id)) {
+  Executors executors(st.config, paths);
+  if (!stop_job_processes(executors, *job)) {
     fmt::print(stderr, "openerp-runbot: job {}: some processes survived SIGKILL\n", id);
     return 1;
   }
@@ -99,11 +101,17 @@ int cmd_wake(const Paths& paths, Lock lock, int64_t id) {
   int port = allocate_instance_port(st.config.runbot, *st.db);
   if (!port) return refuse("no free port in port_range");
   std::string url = instance_url(st.config.runbot, id);
-  auto instance = start_instance(paths, id, port, url);
-  if (!instance) return refuse(instance.error().message);
+  Executors executors(st.config, paths);
+  Executor* executor = executors.of(*job);
+  if (!executor) return refuse(fmt::format("unknown executor \"{}\"", job->executor));
+  Time started_at = 0;
+  auto woken = executor->wake(*job, port, url, &started_at);
+  if (!woken) return refuse(woken.error().message);
   job->state = JobState::running;
   job->port = port;
-  job->instance_started_at = instance->started_at;
+  job->instance_started_at = started_at;
+  job->executor_id = woken->id;
+  job->host = woken->host;
   job->note = "woken";
   st.db->update_job(*job);
   fmt::print("job {} woken: {} (nginx picks it up at the next tick)\n", id, url);
@@ -139,8 +147,16 @@ int cmd_clean(const Paths& paths, Lock lock) {
   State st;
   if (auto failed = open_state(paths, lock, st)) return *failed;
   int survivors = 0;
-  for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running}))
-    if (!stop_job_processes(paths, j.id)) ++survivors;
+  Executors executors(st.config, paths);
+  std::set<std::string> kinds{st.config.executor.kind};
+  for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running})) {
+    kinds.insert(j.executor);
+    if (!stop_job_processes(executors, j)) ++survivors;
+  }
+  // Then whatever an executor still runs for this state dir that no job row names (a Slurm job
+  // submitted by a tick killed before it recorded it).
+  for (const std::string& kind : kinds)
+    if (Executor* e = executors.of(kind); e && !e->stop_everything()) ++survivors;
   if (auto d = drop_all_job_databases(st.config.database, paths); !d) {
     fmt::print(stderr, "openerp-runbot: databases: {}\n", d.error().message);
     ++survivors;

@@ -145,6 +145,25 @@ int cmd_build(const Paths& paths, Lock lock, const std::string& group) {
   return 0;
 }
 
-int cmd_job_run(const Paths& paths, int64_t job) { return run_job(paths, job); }
+int cmd_job_run(const Paths& paths, int64_t job, bool hold) {
+  int status = run_job(paths, job);
+  if (hold) hold_instance(paths, job);
+  return status;
+}
+
+int cmd_job_wake_here(const Paths& paths, int64_t job, int port) {
+  auto config = load_config(paths.config());
+  if (!config) {
+    fmt::print(stderr, "{}\n", config.error().message);
+    return 2;
+  }
+  auto instance = start_instance(paths, job, port, instance_url(config->runbot, job));
+  if (!instance) {
+    fmt::print(stderr, "cannot wake job {}: {}\n", job, instance.error().message);
+    return 1;
+  }
+  hold_instance(paths, job);
+  return 0;
+}
 
 }  // namespace runbot

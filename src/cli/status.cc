@@ -50,6 +50,11 @@ std::string status_text(const Config& config, const Paths& paths, Db& db) {
       std::string result = j->result ? std::string(to_string(*j->result)) : "-";
       std::string extra =
           j->state == JobState::running && j->port ? "  " + instance_url(config.runbot, j->id) : "";
+      // Where it runs (SPEC "Executors"): "[slurm 1234 on node1]", "[local on host]".
+      if (j->state == JobState::building || j->state == JobState::running)
+        extra += fmt::format("  [{}{}{}{}]", j->executor,
+                             j->executor_id.empty() ? "" : " " + j->executor_id,
+                             j->host.empty() ? "" : " on ", j->host);
       out += fmt::format("  #{:<6} {:<8} {:<7} {:>6}s ago  {}{}{}{}\n", j->id, to_string(j->state),
                          result, t - j->created_at, j->reason, j->note.empty() ? "" : " / ",
                          j->note, extra);

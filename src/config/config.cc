@@ -314,11 +314,11 @@ void read_database(Checker& c, const toml::table& t, DatabaseConfig& d) {
 void read_root(Checker& c, const toml::table& root, Config& config) {
   for (auto&& [key, node] : root) {
     if (key == "runbot" || key == "project" || key == "build" || key == "database" ||
-        key == "sandbox")
+        key == "sandbox" || key == "executor")
       continue;
     c.error(key.source().begin,
-            fmt::format("unknown {} (expected [runbot], [[project]], [build], [database] or "
-                        "[sandbox])",
+            fmt::format("unknown {} (expected [runbot], [[project]], [build], [database], "
+                        "[sandbox] or [executor])",
                         node.is_table() ? fmt::format("table [{}]", key.str())
                                         : fmt::format("key '{}' at the top level", key.str())));
   }
@@ -333,6 +333,7 @@ void read_root(Checker& c, const toml::table& root, Config& config) {
   if (const auto* t = section("build")) read_build(c, *t, config.build);
   if (const auto* t = section("database")) read_database(c, *t, config.database);
   if (const auto* t = section("sandbox")) read_sandbox(c, *t, config.sandbox);
+  if (const auto* t = section("executor")) read_executor(c, *t, config.executor);
   if (const toml::node* n = root.get("project")) {
     std::map<std::string, const toml::node*> seen;
     if (const auto* a = n->as_array()) {

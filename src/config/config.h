@@ -70,12 +70,21 @@ struct DatabaseConfig {
   int timeout = 600;  // seconds for creating one database (template copy + dump restore)
 };
 
+// [executor]: where jobs run (SPEC "Executors"); the kinds are listed in exec/executor_kinds.h.
+struct ExecutorConfig {
+  std::string kind = "local";  // local | slurm
+  std::string partition;       // slurm: sbatch --partition ("" = the cluster's default)
+  std::string account;         // slurm: sbatch --account
+  std::vector<std::string> sbatch_args;  // slurm: more sbatch arguments
+};
+
 struct Config {
   RunbotConfig runbot;
   std::vector<ProjectConfig> projects;  // build order
   BuildConfig build;
   DatabaseConfig database;
   SandboxConfig sandbox;
+  ExecutorConfig executor;
 
   const ProjectConfig* project(const std::string& name) const;
 };

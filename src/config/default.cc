@@ -96,6 +96,14 @@ memory = "4G"               # per step and per instance; "" = no limit (cgroup v
 pids = 1024                 # processes per step / per instance; 0 = no limit
 cpus = 0                    # CPU cores per step / per instance; 0 = no limit
 max_log = "1G"              # a step's log is cut there and the step is ko ("log over 1G"); "" = no cut
+
+[executor]
+# Where jobs run. "slurm": one sbatch job per job (runbot-<id>), the state dir shared with the
+# nodes at the same path (README "Running on a cluster").
+kind = "local"              # "local" | "slurm"
+partition = ""              # slurm: sbatch --partition ("" = the cluster's default)
+account = ""                # slurm: sbatch --account
+sbatch_args = []            # slurm: more sbatch arguments, e.g. ["--qos=runbot"]
 )toml";
 }
 

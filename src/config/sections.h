@@ -10,6 +10,9 @@ namespace runbot {
 
 // [sandbox]
 void read_sandbox(config_check::Checker& c, const toml::table& t, SandboxConfig& s);
+// [executor]
+struct ExecutorConfig;
+void read_executor(config_check::Checker& c, const toml::table& t, ExecutorConfig& e);
 // [build] env: a table of NAME = "value" given to every step and instance.
 void read_build_env(config_check::Checker& c, const toml::table& build,
                     std::map<std::string, std::string>& env);

@@ -25,6 +25,8 @@ void requeue(Job& job, std::string note) {
   job.started_at = 0;
   job.port = 0;
   job.note = std::move(note);
+  job.executor_id.clear();  // a new start gets a new one
+  job.host.clear();
 }
 
 namespace {

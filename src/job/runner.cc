@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "config/names.h"
 #include "exec/confined.h"
@@ -426,6 +427,20 @@ Result<ProcessMarker> start_instance(const Paths& paths, int64_t id, int port,
   spec->url = url;
   if (auto st = write_job_spec(dir, *spec); !st) return st.error();
   return JobRun(absolute, dir, std::move(*spec)).wake();
+}
+
+}  // namespace runbot
+
+namespace runbot {
+
+void hold_instance(const Paths& paths, int64_t id) {
+  StopSignals signals;
+  auto m = read_process_marker(paths.job(id) / marker::kInstance);
+  if (!m || !*m) return;
+  const ProcessMarker& instance = **m;
+  while (marked_alive(instance) && !stop_requested())
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop_marked(instance, std::chrono::seconds(2));  // what is left: its namespace, its cgroups
 }
 
 }  // namespace runbot

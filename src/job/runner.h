@@ -18,4 +18,8 @@ int run_job(const Paths& paths, int64_t id);
 Result<ProcessMarker> start_instance(const Paths& paths, int64_t id, int port,
                                      const std::string& url);
 
+// Waits while job `id`'s instance (instance.json) lives, so that the Slurm job holding it lasts
+// as long; SIGTERM (scancel) stops the instance, verified, and returns.
+void hold_instance(const Paths& paths, int64_t id);
+
 }  // namespace runbot

@@ -106,6 +106,11 @@ JobFacts job_facts(const Config& config, const Paths& paths, const JobRow& row, 
     f.port = job.port;
     f.url = instance_url(config.runbot, job.id);
   }
+  if (job.started_at || !job.host.empty()) {
+    f.executor = job.executor;
+    f.executor_id = job.executor_id;
+    f.host = job.host;
+  }
   return f;
 }
 
@@ -142,6 +147,14 @@ void write_job(JsonWriter& w, const JobFacts& f) {
   w.end_array();
   w.field("port", f.port);
   w.key("url").text_or_null(f.url);
+  w.key("executor");
+  if (f.executor.empty()) {
+    w.null();
+  } else {
+    w.begin_object().field("kind", f.executor);
+    if (!f.executor_id.empty()) w.field("id", f.executor_id);
+    w.key("host").text_or_null(f.host).end_object();
+  }
   w.end_object();
 }
 

@@ -52,6 +52,8 @@ struct JobFacts {
   std::optional<int64_t> port;  // set while its instance is live
   std::string url;              // likewise
   bool collected = false;       // garbage-collected: its folder (logs, artifacts) is gone
+  // Where it ran (SPEC "Executors"); kind "" while it never started (pending, skipped).
+  std::string executor, executor_id, host;
 };
 
 // The facts of a row: its stored revisions parsed (throws DbError when they are not sound),

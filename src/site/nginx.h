@@ -34,6 +34,9 @@ NginxWorkers nginx_workers(const Config& config);
 // written safely into an nginx config.
 Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
                                       const std::vector<std::pair<int64_t, int>>& live);
+// The same for instances anywhere: (job id, "host:port" its executor gives, SPEC "Executors").
+Result<std::string> render_nginx_conf_to(const Config& config, const Paths& paths,
+                                         const std::vector<std::pair<int64_t, std::string>>& live);
 
 // The generation a runbot.conf serves at /.runbot-generation on every server it defines (a
 // hash of the file); "" when it has none.

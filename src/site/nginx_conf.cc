@@ -58,6 +58,21 @@ Result<std::string> render(const std::string& name, const json& view) {
   return t->render(view);
 }
 
+// A host:port nginx may proxy to: a host name or IPv4 address and a port.
+bool is_upstream(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos)
+    return false;
+  int p = std::stoi(port);
+  return p > 0 && p < 65536 && host.size() <= 253 &&
+         host.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+             std::string::npos &&
+         host[0] != '-' && host[0] != '.';
+}
+
 }  // namespace
 
 NginxWorkers nginx_workers(const Config& config) {
@@ -80,6 +95,14 @@ NginxWorkers nginx_workers(const Config& config) {
 
 Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
                                       const std::vector<std::pair<int64_t, int>>& live) {
+  std::vector<std::pair<int64_t, std::string>> addresses;
+  for (const auto& [id, port] : live)
+    if (port > 0 && port < 65536) addresses.emplace_back(id, fmt::format("127.0.0.1:{}", port));
+  return render_nginx_conf_to(config, paths, addresses);
+}
+
+Result<std::string> render_nginx_conf_to(const Config& config, const Paths& paths,
+                                         const std::vector<std::pair<int64_t, std::string>>& live) {
   const RunbotConfig& rc = config.runbot;
   if (auto st = check_domain(rc.domain); !st) return st.error();
   bool staged = nginx_workers(config).staged;
@@ -91,8 +114,8 @@ Result<std::string> render_nginx_conf(const Config& config, const Paths& paths,
   for (const std::string& a : config.build.artifacts)
     if (is_safe_artifact(a)) artifacts.push_back({{"regex", regex_escape(a)}, {"path", a}});
   json instances = json::array();
-  for (const auto& [id, port] : live)
-    if (id > 0 && port > 0 && port < 65536) instances.push_back({{"id", id}, {"upstream", port}});
+  for (const auto& [id, address] : live)
+    if (id > 0 && is_upstream(address)) instances.push_back({{"id", id}, {"upstream", address}});
   json view = {{"port", rc.nginx_port},
                {"domain", rc.domain},
                {"www", www},

@@ -148,6 +148,15 @@ DROP INDEX jobs_current;
 CREATE INDEX jobs_current ON jobs(collected, id, grp, state, result, changed) WHERE collected = 0;
 CREATE INDEX jobs_current_by_group ON jobs(collected, grp, id, state, pinned) WHERE collected = 0;
 )sql",
+    // v6: executors (SPEC "Executors"): each job remembers the executor kind that started it,
+    // that executor's id for it (the Slurm job id) and the host it runs on. Jobs of older
+    // versions ran locally. The site's cached renderings predate the "executor" field.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE jobs ADD COLUMN executor_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN host TEXT NOT NULL DEFAULT '';
+DELETE FROM site_jobs;
+)sql",
 };
 static_assert(std::size(kMigrations) == Db::kSchemaVersion);
 

@@ -94,7 +94,7 @@ struct CurrentJob {
 
 class Db {
  public:
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (creating if needed) and migrates the database. Throws DbError.
   static std::unique_ptr<Db> open(const std::filesystem::path& file);

@@ -15,11 +15,12 @@ using namespace db_query;
 
 namespace sql {
 constexpr const char* kInsertJob = "INSERT INTO jobs(" RUNBOT_JOB_COLUMNS
-                                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kUpdateJob =
     "UPDATE jobs SET grp = ?, fingerprint = ?, revisions = ?, reason = ?, manual = ?, "
     "pinned = ?, state = ?, result = ?, note = ?, created_at = ?, started_at = ?, "
-    "finished_at = ?, instance_started_at = ?, port = ?, details = ? WHERE id = ?";
+    "finished_at = ?, instance_started_at = ?, port = ?, details = ?, executor = ?, "
+    "executor_id = ?, host = ? WHERE id = ?";
 constexpr const char* kJob = "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs WHERE id = ?";
 constexpr const char* kJobs = "SELECT " RUNBOT_JOB_COLUMNS " FROM jobs ORDER BY id";
 constexpr const char* kJobsInStates =  // {} is one '?' per state
@@ -29,7 +30,8 @@ constexpr const char* kJobsForPlanning =
     // never deleted) plus the unfinished ones: the cost does not grow with the history.
     // The build details (the biggest column) are not part of planning.
     "SELECT id, grp, fingerprint, revisions, reason, manual, pinned, state, result, note, "
-    "created_at, started_at, finished_at, instance_started_at, port, '' FROM jobs WHERE id IN ("
+    "created_at, started_at, finished_at, instance_started_at, port, '', executor, executor_id, "
+    "host FROM jobs WHERE id IN ("
     "SELECT (SELECT max(id) FROM jobs WHERE grp = g.name) FROM \"groups\" g "
     "UNION SELECT id FROM jobs WHERE state IN ('pending', 'building')) ORDER BY id";
 constexpr const char* kJobsChangedSince =
@@ -98,7 +100,7 @@ void bind_job_fields(Query& q, const Job& j) {
   else
     q.bind_null();
   q.bind(j.note, j.created_at, j.started_at, j.finished_at, j.instance_started_at, j.port,
-         j.details);
+         j.details, j.executor, j.executor_id, j.host);
 }
 
 }  // namespace

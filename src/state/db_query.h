@@ -12,7 +12,7 @@
 // A job row's columns, in the order read_job() reads them.
 #define RUNBOT_JOB_COLUMNS                                                                     \
   "id, grp, fingerprint, revisions, reason, manual, pinned, state, result, note, created_at, " \
-  "started_at, finished_at, instance_started_at, port, details"
+  "started_at, finished_at, instance_started_at, port, details, executor, executor_id, host"
 
 namespace runbot::db_query {
 
@@ -110,6 +110,9 @@ inline Job read_job(const Query& q, std::string* revisions = nullptr) {
   j.instance_started_at = q.i64(13);
   j.port = static_cast<int>(q.i64(14));
   j.details = q.text(15);
+  j.executor = q.text(16);
+  j.executor_id = q.text(17);
+  j.host = q.text(18);
   return j;
 }
 

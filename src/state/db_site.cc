@@ -52,7 +52,7 @@ constexpr const char* kClearCache = "DELETE FROM site_jobs";
 #undef RUNBOT_ROW_COLUMNS
 }  // namespace sql
 
-constexpr int kChangedColumn = 16;
+constexpr int kChangedColumn = 19;
 
 JobRow read_row(const Query& q) {
   JobRow row;

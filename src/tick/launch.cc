@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <set>
 
-#include "exec/process.h"
+#include "exec/executor.h"
 #include "job/job_file.h"
 #include "job/lifecycle.h"
 #include "util/failpoint.h"
@@ -82,7 +82,9 @@ JobSpec job_spec(const Config& config, const Paths& paths, const Job& job) {
   return spec;
 }
 
-Status start_runner(const Config& config, const Paths& paths, const Job& job) {
+// Writes job.json and starts the runner on `executor`; records what the executor returned.
+Status start_runner(const Config& config, const Paths& paths, Job& job, Executor& executor,
+                    Db& db) {
   fs::path dir = paths.job(job.id);
   std::error_code ec;
   fs::remove_all(dir, ec);  // leftovers of an attempt a crashed tick never recorded
@@ -90,15 +92,13 @@ Status start_runner(const Config& config, const Paths& paths, const Job& job) {
   if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
   if (auto st = write_job_spec(dir, job_spec(config, paths, job)); !st) return st;
   failpoint("launch.after-job-json");
-  auto runner = spawn_detached(
-      {self_exe().string(), "--dir", paths.root.string(), "job-run", std::to_string(job.id)},
-      dir / marker::kRunnerLog, RunOptions::in(dir));
-  if (!runner) return runner.error();
-  failpoint("launch.after-spawn");
-  ProcessMarker m;
-  m.process = *runner;
-  m.started_at = job.started_at;
-  return write_process_marker(dir / marker::kRunner, m);
+  auto started = executor.start(job);
+  if (!started) return started.error();
+  // A crash before this write is recovered by reap (a Slurm job is found again by its name).
+  job.executor_id = started->id;
+  job.host = started->host;
+  db.update_job(job);
+  return {};
 }
 
 }  // namespace
@@ -111,6 +111,12 @@ int allocate_instance_port(const RunbotConfig& rc, Db& db) {
 }
 
 LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now) {
+  Executors executors(config, paths);
+  return launch(config, paths, db, now, executors);
+}
+
+LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now,
+                    Executors& executors) {
   LaunchResult out;
   std::vector<Job> pending = db.jobs_in_states({JobState::pending});
   if (pending.empty()) return out;
@@ -130,10 +136,14 @@ LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now) 
     Job job = *found;
     start_building(job, now,
                    config.build.run.empty() ? 0 : allocate_port(config.runbot, used_ports));
+    Executor& executor = executors.current();
+    job.executor = std::string(executor.kind());
+    job.executor_id.clear();
+    job.host.clear();
     // Recorded before the spawn: a crash after this point leaves a building job without
-    // runner.json, which reap puts back to pending.
+    // runner.json (or Slurm job), which reap puts back to pending.
     db.update_job(job);
-    if (auto st = start_runner(config, paths, job); !st) {
+    if (auto st = start_runner(config, paths, job, executor, db); !st) {
       job.port = 0;
       finish(job, JobEnd{JobResult::ko,
                          fmt::format("cannot start the runner: {}", st.error().message), now, ""});

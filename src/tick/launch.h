@@ -11,6 +11,8 @@
 
 namespace runbot {
 
+class Executors;
+
 struct LaunchResult {
   std::vector<int64_t> started;
   std::vector<std::string> errors;  // a job that could not be started (and was made ko)
@@ -24,5 +26,8 @@ std::vector<int64_t> jobs_to_start(const std::vector<Job>& pending, int building
 int allocate_instance_port(const RunbotConfig& rc, Db& db);
 
 LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now);
+// The same with the executors given (tests: a fake one).
+LaunchResult launch(const Config& config, const Paths& paths, Db& db, Time now,
+                    Executors& executors);
 
 }  // namespace runbot

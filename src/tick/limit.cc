@@ -5,8 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "exec/process.h"
-#include "job/job_file.h"
+#include "exec/executor.h"
 #include "job/lifecycle.h"
 
 namespace runbot {
@@ -49,6 +48,11 @@ std::vector<InstanceKill> instances_to_kill(const std::vector<Job>& running, int
 }
 
 LimitResult limit_instances(const Config& config, const Paths& paths, Db& db) {
+  Executors executors(config, paths);
+  return limit_instances(config, db, executors);
+}
+
+LimitResult limit_instances(const Config& config, Db& db, Executors& executors) {
   LimitResult out;
   std::vector<Job> running = db.jobs_in_states({JobState::running});
   if (running.empty()) return out;
@@ -60,8 +64,12 @@ LimitResult limit_instances(const Config& config, const Paths& paths, Db& db) {
   for (const InstanceKill& k : instances_to_kill(running, config.runbot.number, bases, deleted)) {
     auto job = db.job(k.job_id);
     if (!job) continue;
-    auto instance = read_process_marker(paths.job(k.job_id) / marker::kInstance);
-    if (instance && *instance && !stop_marked(**instance)) {
+    Executor* executor = executors.of(*job);
+    if (!executor) {
+      out.errors.push_back(fmt::format("job {}: unknown executor \"{}\"", k.job_id, job->executor));
+      continue;
+    }
+    if (!executor->stop_instance(*job)) {
       out.errors.push_back(fmt::format("job {}: instance survived SIGKILL", k.job_id));
       continue;
     }

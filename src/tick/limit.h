@@ -13,6 +13,8 @@
 
 namespace runbot {
 
+class Executors;
+
 struct InstanceKill {
   int64_t job_id = 0;
   std::string reason;  // "over the limit of 16 live instances", "branch deleted"
@@ -31,5 +33,7 @@ struct LimitResult {
 // Applies instances_to_kill: stops each instance's process group (verified) and marks the job
 // done with the reason as its note. The port is freed with the job's state.
 LimitResult limit_instances(const Config& config, const Paths& paths, Db& db);
+// The same with the executors given (tests: a fake one).
+LimitResult limit_instances(const Config& config, Db& db, Executors& executors);
 
 }  // namespace runbot

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "exec/executor.h"
 #include "site/errors_page.h"
 #include "site/nginx.h"
 #include "site/site.h"
@@ -68,10 +69,11 @@ PublishOutcome publish(const Config& config, const Paths& paths, Db& db, Time no
   if (auto st = publish_errors_page(paths, db, boot ? Sync::later : Sync::now); !st)
     out.errors.push_back(fmt::format("errors page: {}", st.error().message));
 
-  std::vector<std::pair<int64_t, int>> live;
+  std::vector<std::pair<int64_t, std::string>> live;
+  Executors executors(config, paths);
   for (const Job& j : db.jobs_in_states({JobState::running}))
-    if (j.port) live.emplace_back(j.id, j.port);
-  auto conf = render_nginx_conf(config, paths, live);
+    if (Executor* e = executors.of(j); e && j.port) live.emplace_back(j.id, e->instance_address(j));
+  auto conf = render_nginx_conf_to(config, paths, live);
   if (!conf) {
     out.errors.push_back(fmt::format("nginx: {}", conf.error().message));
     return out;

@@ -2,55 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "exec/process.h"
 #include "job/details.h"
-#include "tick/build_errors.h"
 #include "job/lifecycle.h"
+#include "tick/build_errors.h"
 
 namespace runbot {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// A marker that exists but cannot be read counts as absent, with a warning; a bad one (not a
-// small regular file) is also noted in `bad`.
-std::optional<ProcessMarker> process_marker(const fs::path& file, int64_t id,
-                                            std::vector<std::string>& warnings,
-                                            std::string* bad = nullptr) {
-  auto m = read_process_marker(file);
-  if (!m) {
-    warnings.push_back(fmt::format("job {}: {}", id, m.error().message));
-    if (bad && bad->empty() && is_bad_marker(m.error())) *bad = bad_marker_note(m.error());
-    return std::nullopt;
-  }
-  return *m;
-}
-
-// Stops what a failed build may have left: its runner's and its current step's groups.
-void stop_build(const Paths& paths, int64_t id, std::vector<std::string>& warnings) {
-  fs::path dir = paths.job(id);
-  for (const char* name : {marker::kRunner, marker::kStepProcess})
-    if (auto m = process_marker(dir / name, id, warnings))
-      stop_marked(*m, std::chrono::seconds(2));
-}
-
-// running -> done when the instance is gone.
-bool reap_running(const Paths& paths, Job& job, std::vector<std::string>& warnings) {
-  std::string bad;
-  auto instance =
-      process_marker(paths.job(job.id) / marker::kInstance, job.id, warnings, &bad);
-  if (instance && marked_alive(*instance)) return false;
-  if (instance) stop_marked(*instance, std::chrono::seconds(1));  // its namespace and cgroups
-  if (!bad.empty()) {
-    finish(job, JobEnd{JobResult::ko, bad, 0, ""});
-    return true;
-  }
-  finish(job, JobEnd{std::nullopt, job.note.empty() ? "instance exited" : job.note, 0, ""});
-  return true;
-}
-
-}  // namespace
 
 BuildOutcome judge_build(const Job& job, const BuildProbe& p, Time now, int build_timeout) {
   using Kind = BuildOutcome::Kind;
@@ -62,6 +20,9 @@ BuildOutcome judge_build(const Job& job, const BuildProbe& p, Time now, int buil
     if (p.runner_alive && !overdue) return {Kind::building, ""};  // still starting it
     return {Kind::finished, ""};
   }
+  // Waiting in the executor's queue is not building: the build timeout has not started.
+  if (p.queued) return {Kind::building, p.queue_note};
+  if (!p.ended.empty()) return {Kind::failed, p.ended};
   if (p.runner == Marker::absent) {
     if (now - job.started_at < kSpawnGrace) return {Kind::building, ""};
     return {Kind::requeued, "requeued: its runner never started"};
@@ -73,10 +34,25 @@ BuildOutcome judge_build(const Job& job, const BuildProbe& p, Time now, int buil
   return {Kind::failed, "runner died"};
 }
 
-BuildProbe probe_build(const Paths& paths, int64_t id, std::vector<std::string>& warnings) {
+RunningOutcome judge_running(const Job& job, const ProbeResult& p) {
+  if (p.instance_alive && p.bad_marker.empty()) return {};
+  if (!p.bad_marker.empty()) return {true, JobResult::ko, p.bad_marker};
+  if (!job.note.empty()) return {true, std::nullopt, job.note};
+  return {true, std::nullopt, p.ended.empty() ? "instance exited" : "instance ended: " + p.ended};
+}
+
+BuildProbe probe_build(const Paths& paths, int64_t id, const ProbeResult& probe,
+                       std::vector<std::string>& warnings) {
   using Marker = BuildProbe::Marker;
   fs::path dir = paths.job(id);
   BuildProbe p;
+  p.runner = probe.runner;
+  p.runner_alive = probe.runner_alive;
+  p.queued = probe.queued;
+  p.queue_note = probe.queue_note;
+  p.ended = probe.ended;
+  p.bad_marker = probe.bad_marker;
+  warnings.insert(warnings.end(), probe.warnings.begin(), probe.warnings.end());
   auto note_bad = [&](const Error& e) {
     if (p.bad_marker.empty() && is_bad_marker(e)) p.bad_marker = bad_marker_note(e);
   };
@@ -89,50 +65,79 @@ BuildProbe probe_build(const Paths& paths, int64_t id, std::vector<std::string>&
     p.result = Marker::present;
     p.result_marker = **result;
   }
-  auto runner = read_process_marker(dir / marker::kRunner);
-  if (!runner) {
-    warnings.push_back(fmt::format("job {}: {}", id, runner.error().message));
-    note_bad(runner.error());
-    p.runner = Marker::unreadable;
-  } else if (*runner) {
-    p.runner = Marker::present;
-    p.runner_alive = is_alive((*runner)->process);
-  }
   if (auto step = read_process_marker(dir / marker::kStepProcess); !step) note_bad(step.error());
   if (p.result_marker) {
-    if (auto instance = process_marker(dir / marker::kInstance, id, warnings, &p.bad_marker)) {
-      p.instance_alive = marked_alive(*instance);
-      p.instance_started_at = instance->started_at;
-    }
+    p.instance_alive = probe.instance_alive;
+    p.instance_started_at = probe.instance_started_at;
   }
   return p;
 }
 
 ReapResult reap(const Config& config, const Paths& paths, Db& db, Time now) {
+  Executors executors(config, paths);
+  return reap(config, paths, db, now, executors);
+}
+
+ReapResult reap(const Config& config, const Paths& paths, Db& db, Time now, Executors& executors) {
   using Kind = BuildOutcome::Kind;
   ReapResult out;
-  for (Job& job : db.jobs_in_states({JobState::building, JobState::running})) {
+  std::vector<Job> active = db.jobs_in_states({JobState::building, JobState::running});
+  // One probe per executor kind, for all of its jobs (Slurm: one squeue per tick).
+  std::map<std::string, std::vector<Job>> by_kind;
+  for (const Job& j : active) by_kind[j.executor].push_back(j);
+  std::map<int64_t, ProbeResult> probes;
+  for (auto& [kind, jobs] : by_kind) {
+    Executor* e = executors.of(kind);
+    if (!e) {
+      out.warnings.push_back(fmt::format("jobs of executor \"{}\": unknown to this binary", kind));
+      continue;
+    }
+    probes.merge(e->probe(jobs));
+  }
+  for (Job& job : active) {
+    auto found = probes.find(job.id);
+    if (found == probes.end()) continue;
+    const ProbeResult& probe = found->second;
+    Executor& executor = *executors.of(job.executor);
+    // What the executor found out (a Slurm id recovered by name, the node it runs on).
+    bool found_out = false;
+    if (!probe.id.empty() && probe.id != job.executor_id)
+      job.executor_id = probe.id, found_out = true;
+    if (!probe.host.empty() && probe.host != job.host) job.host = probe.host, found_out = true;
     if (job.state == JobState::running) {
-      if (!reap_running(paths, job, out.warnings)) continue;
+      RunningOutcome o = judge_running(job, probe);
+      if (!o.done) {
+        if (found_out) db.update_job(job);
+        continue;
+      }
+      executor.stop_instance(job);  // what is left of it: its namespace and cgroups
+      finish(job, JobEnd{o.result, o.note, 0, ""});
     } else {
-      BuildProbe probe = probe_build(paths, job.id, out.warnings);
-      BuildOutcome outcome = judge_build(job, probe, now, config.runbot.build_timeout);
+      BuildProbe p = probe_build(paths, job.id, probe, out.warnings);
+      BuildOutcome outcome = judge_build(job, p, now, config.runbot.build_timeout);
       // The build is over: its details go into the row so status never re-reads the folder.
       switch (outcome.kind) {
         case Kind::building:
+          // "queued in slurm" while queued, and no longer once it runs.
+          if (outcome.note.empty() ? job.note.rfind(kQueuedPrefix, 0) == 0
+                                   : outcome.note != job.note) {
+            job.note = outcome.note;
+            found_out = true;
+          }
+          if (found_out) db.update_job(job);
           continue;
         case Kind::requeued:
           requeue(job, outcome.note);
           break;
         case Kind::running:
-          start_running(job, *probe.result_marker, probe.instance_started_at, now,
+          start_running(job, *p.result_marker, p.instance_started_at, now,
                         read_job_details(paths, job.id).dump());
           break;
         case Kind::finished:
-          finish_build(job, *probe.result_marker, now, read_job_details(paths, job.id).dump());
+          finish_build(job, *p.result_marker, now, read_job_details(paths, job.id).dump());
           break;
         case Kind::failed:
-          stop_build(paths, job.id, out.warnings);
+          executor.stop_build(job, std::chrono::seconds(2));
           finish(job,
                  JobEnd{JobResult::ko, outcome.note, now, read_job_details(paths, job.id).dump()});
           break;

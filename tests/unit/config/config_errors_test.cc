@@ -40,7 +40,7 @@ TEST(ConfigErrors, UnknownKeysAtEveryLevel) {
             "max_age_days, quiet_seconds, keep_per_group, build_timeout, fetch_timeout)");
   EXPECT_THAT(errors_of("[runbot]\n[bulid]\nrun = \"x\"\n"),
               StartsWith("runbot.toml:2:2: unknown table [bulid] (expected [runbot], "
-                         "[[project]], [build], [database] or [sandbox])"));
+                         "[[project]], [build], [database], [sandbox] or [executor])"));
   EXPECT_THAT(errors_of("verbose = true\n"),
               StartsWith("runbot.toml:1:1: unknown key 'verbose' at the top level"));
   EXPECT_THAT(errors_of("[[project]]\nname = \"a\"\nremotes = [\"/a\"]\n  branch = \"x\"\n"),

@@ -61,6 +61,14 @@ json typed_errors(const json& errors) {
   return out;
 }
 
+// SPEC "Executors": {"kind", "id" (when it has one), "host"}; null for a job never started.
+json executor_object(const Job& job) {
+  if (!job.started_at && job.host.empty()) return nullptr;
+  json e = {{"kind", job.executor}, {"host", job.host.empty() ? json(nullptr) : json(job.host)}};
+  if (!job.executor_id.empty()) e["id"] = job.executor_id;
+  return e;
+}
+
 // What the line must hold, built independently of the line writer: status.json's job object.
 json expected_object(const Config& config, const Job& job) {
   json revisions = json::object();
@@ -93,7 +101,8 @@ json expected_object(const Config& config, const Job& job) {
                            ? details["coverage"]
                            : json(nullptr)},
           {"port", live ? json(job.port) : json(nullptr)},
-          {"url", live ? json(instance_url(config.runbot, job.id)) : json(nullptr)}};
+          {"url", live ? json(instance_url(config.runbot, job.id)) : json(nullptr)},
+          {"executor", executor_object(job)}};
 }
 
 Job base_job(int64_t id) {

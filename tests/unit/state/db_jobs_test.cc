@@ -197,6 +197,9 @@ TEST(DbHistory, MigrationPlacesCollectedJobsInIdOrderAndCollectionContinues) {
                            "DROP INDEX jobs_unarchived; DROP INDEX jobs_by_place; DROP INDEX "
                            "jobs_current_by_group; "
                            "ALTER TABLE jobs DROP COLUMN archived; "
+                           "ALTER TABLE jobs DROP COLUMN executor; "
+                           "ALTER TABLE jobs DROP COLUMN executor_id; "
+                           "ALTER TABLE jobs DROP COLUMN host; "
                            "DELETE FROM sequence WHERE name = 'archive'; "
                            "UPDATE jobs SET collected = 1 WHERE id IN (4, 2, 5); "
                            "PRAGMA user_version = 3",
@@ -263,6 +266,56 @@ TEST(DbHistory, TheQueriesOfATickReadAFewPagesWhateverTheHistory) {
   db->place_collected_jobs();
   EXPECT_EQ(db->history_size(), 19500);
   EXPECT_LT(misses(), 50) << "place_collected_jobs, history_size";
+}
+
+}  // namespace
+}  // namespace runbot
+
+namespace runbot {
+namespace {
+
+// Schema v6 (SPEC "Executors"): a job row keeps the executor that started it, its id there and
+// its host; jobs of a v5 database ran locally, and the site's cached lines (without the
+// "executor" field) are dropped.
+TEST(DbExecutor, RowKeepsItsExecutorAndAV5DatabaseMigratesToLocal) {
+  test::TempDir dir;
+  {
+    auto db = db_test::open_in(dir);
+    Job slurm = db_test::sample_job(1);
+    slurm.executor = "slurm";
+    slurm.executor_id = "1234";
+    slurm.host = "node1";
+    db->insert_job(slurm);
+    Job j = *db->job(1);
+    EXPECT_EQ(j.executor, "slurm");
+    EXPECT_EQ(j.executor_id, "1234");
+    EXPECT_EQ(j.host, "node1");
+    db->insert_job(db_test::sample_job(2));
+    db->put_site_cache(2, SiteCache{1, "{}", "", ""});
+    ASSERT_EQ(sqlite3_exec(db->handle(),
+                           "ALTER TABLE jobs DROP COLUMN executor; "
+                           "ALTER TABLE jobs DROP COLUMN executor_id; "
+                           "ALTER TABLE jobs DROP COLUMN host; PRAGMA user_version = 5",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  auto db = db_test::open_in(dir);
+  EXPECT_EQ(db->schema_version(), Db::kSchemaVersion);
+  for (int64_t id : {1, 2}) {
+    Job j = *db->job(id);
+    EXPECT_EQ(j.executor, "local");
+    EXPECT_EQ(j.executor_id, "");
+    EXPECT_EQ(j.host, "");
+  }
+  int cached = -1;
+  sqlite3_exec(
+      db->handle(), "SELECT count(*) FROM site_jobs",
+      [](void* out, int, char** v, char**) {
+        *static_cast<int*>(out) = std::atoi(v[0]);
+        return 0;
+      },
+      &cached, nullptr);
+  EXPECT_EQ(cached, 0);
 }
 
 }  // namespace

@@ -82,6 +82,9 @@ TEST(ErrorsTable, MigratesAVersionTwoDatabase) {
                            "DROP INDEX jobs_current; DROP INDEX jobs_unarchived; "
                            "DROP INDEX jobs_by_place; DROP INDEX jobs_current_by_group; ALTER "
                            "TABLE jobs DROP COLUMN archived; "
+                           "ALTER TABLE jobs DROP COLUMN executor; "
+                           "ALTER TABLE jobs DROP COLUMN executor_id; "
+                           "ALTER TABLE jobs DROP COLUMN host; "
                            "DELETE FROM sequence WHERE name = 'archive'; PRAGMA user_version = 2",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
