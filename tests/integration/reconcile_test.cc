@@ -2,9 +2,13 @@
 // crash, a lost WAL tail or a deleted runbot.db leaves behind is put right by the next ticks.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <set>
+#include <thread>
 
 #include "hostile.h"
 
@@ -51,6 +55,154 @@ TEST(Reconcile, JobIdsOfALostTransactionAreNeverHandedOutAgain) {
   auto still = f.state / "jobs" / std::to_string(*launched.begin()) / "job.json";
   if (fs::exists(still)) {
     EXPECT_EQ(read_text(still), job_json);
+  }
+}
+
+// The pid a process marker of job `id` names (0 when absent).
+int marker_pid(const Family& f, int64_t id, const char* marker) {
+  auto file = f.state / "jobs" / std::to_string(id) / marker;
+  if (!fs::exists(file)) return 0;
+  return nlohmann::json::parse(read_text(file))["pid"].get<int>();
+}
+
+bool gone(int pid) {
+  for (int i = 0; i < 100; ++i) {
+    if (!fs::exists(fmt::format("/proc/{}", pid))) return true;
+    std::string stat = read_text(fmt::format("/proc/{}/stat", pid));
+    if (stat.size() > stat.rfind(')') + 2 && stat[stat.rfind(')') + 2] == 'Z') return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+void remove_db(const Family& f) {
+  for (const char* file : {"runbot.db", "runbot.db-wal", "runbot.db-shm"})
+    fs::remove(f.state / file);
+}
+
+TEST(Reconcile, DeletedRunbotDbStopsTheForgottenInstancesAndTheirFolders) {
+  Family f("",
+           "steps = [{ name = \"test\", run = \"true\" }]\n"
+           "run = \"exec python3 -m http.server $RUNBOT_PORT --bind 127.0.0.1\"");
+  ASSERT_TRUE(f.settle(60));
+  std::map<int64_t, int> instances;  // job -> pid of its instance
+  const nlohmann::json settled = f.status();
+  for (const auto& j : settled["jobs"]) {
+    ASSERT_EQ(j["state"], "running") << j.dump(2);
+    int64_t id = j["id"].get<int64_t>();
+    instances[id] = marker_pid(f, id, "instance.json");
+    ASSERT_GT(instances[id], 0);
+  }
+  ASSERT_FALSE(instances.empty());
+
+  remove_db(f);  // the documented reset
+  Cmd t = f.tick();
+  ASSERT_EQ(t.status, 0) << t.out << t.err;
+  for (const auto& [id, pid] : instances) {
+    EXPECT_NE(t.out.find(fmt::format("reconcile: job {} (no such job in runbot.db): stopped its "
+                                     "instance",
+                                     id)),
+              std::string::npos)
+        << t.out << t.err;
+    EXPECT_TRUE(gone(pid)) << "the instance of forgotten job " << id << " still runs";
+    EXPECT_FALSE(fs::exists(f.state / "jobs" / std::to_string(id)));
+  }
+  // The new jobs have new ids, and only they are served.
+  for (int64_t id : ids_of(f.status())) EXPECT_EQ(instances.count(id), 0u);
+  std::string conf = read_text(f.state / "nginx" / "runbot.conf");
+  for (const auto& [id, pid] : instances)
+    EXPECT_EQ(conf.find(fmt::format("server_name \"{}.", id)), std::string::npos) << conf;
+}
+
+// Kills everything of job `id` (as a power cut would): its runner, step and instance groups.
+void kill_job(const Family& f, int64_t id) {
+  for (const char* m : {"runner.json", "step.json", "instance.json"})
+    if (int pid = marker_pid(f, id, m); pid > 0) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
+  for (const char* m : {"runner.json", "step.json", "instance.json"})
+    if (int pid = marker_pid(f, id, m); pid > 0) {
+      EXPECT_TRUE(gone(pid)) << m;
+    }
+}
+
+nlohmann::json job_with_id(const Family& f, int64_t id) {
+  const nlohmann::json all = f.status_all();
+  for (const auto& j : all["jobs"])
+    if (j["id"] == id) return j;
+  return nullptr;
+}
+
+TEST(Reconcile, BuildKilledByAMachineRestartIsRetriedOnceWithANote) {
+  const std::string sleeper = unique_sleep();
+  Survivors guard(sleep_arg(sleeper), false);
+  Family f("workers = 1", "steps = [{ name = \"test\", run = \"" + sleeper + "\" }]",
+           "[sandbox]\nkind = \"none\"\n");
+  only_trunk(f);
+  ASSERT_EQ(f.tick().status, 0);
+  const int64_t id = jobs_of(f.status(), "trunk").front()["id"].get<int64_t>();
+  ASSERT_TRUE(wait_for_file(f.state / "jobs" / std::to_string(id) / "step.json"));
+
+  // A restart: everything of the job dies, and the next tick runs in another boot.
+  kill_job(f, id);
+  write_text(f.tmp / "boot1", "00000000-0000-0000-0000-000000000001\n");
+  Launch rebooted = f.launch;
+  rebooted.env["RUNBOT_BOOT_ID_FILE"] = (f.tmp / "boot1").string();
+  Cmd t = rebooted.runbot(f.state, {"tick"});
+  ASSERT_EQ(t.status, 0) << t.out << t.err;
+  EXPECT_NE(t.out.find(fmt::format("job {}: its runner died with the machine", id)),
+            std::string::npos)
+      << t.out << t.err;
+  auto job = job_with_id(f, id);
+  EXPECT_EQ(job["note"], "retried after reboot") << job.dump(2);
+  EXPECT_EQ(job["result"], nullptr) << job.dump(2);
+  EXPECT_EQ(job["state"], "building") << "started again by the same tick\n" << job.dump(2);
+
+  // A second restart kills it again: now it is ko, as a runner that died.
+  ASSERT_TRUE(wait_for_file(f.state / "jobs" / std::to_string(id) / "step.json"));
+  kill_job(f, id);
+  write_text(f.tmp / "boot2", "00000000-0000-0000-0000-000000000002\n");
+  rebooted.env["RUNBOT_BOOT_ID_FILE"] = (f.tmp / "boot2").string();
+  Cmd t2 = rebooted.runbot(f.state, {"tick"});
+  ASSERT_EQ(t2.status, 0) << t2.out << t2.err;
+  job = job_with_id(f, id);
+  EXPECT_EQ(job["result"], "ko") << job.dump(2);
+  EXPECT_EQ(job["note"], "runner died") << job.dump(2);
+}
+
+TEST(Reconcile, AfterARestartTheNewestJobOfEachBaseBranchGetsItsInstanceBack) {
+  Family f("",
+           "steps = [{ name = \"test\", run = \"true\" }]\n"
+           "run = \"exec python3 -m http.server $RUNBOT_PORT --bind 127.0.0.1\"",
+           "[sandbox]\nkind = \"none\"\n");
+  ASSERT_TRUE(f.settle(60));
+  std::vector<int64_t> ids;
+  const nlohmann::json settled = f.status();
+  for (const auto& j : settled["jobs"]) {
+    ASSERT_EQ(j["state"], "running") << j.dump(2);
+    ids.push_back(j["id"].get<int64_t>());
+  }
+  ASSERT_EQ(ids.size(), 2u);  // trunk and 6.0, both base branches
+  for (int64_t id : ids) kill_job(f, id);
+  write_text(f.tmp / "boot1", "00000000-0000-0000-0000-000000000001\n");
+  Launch rebooted = f.launch;
+  rebooted.env["RUNBOT_BOOT_ID_FILE"] = (f.tmp / "boot1").string();
+  Cmd t = rebooted.runbot(f.state, {"tick"});
+  ASSERT_EQ(t.status, 0) << t.out << t.err;
+  for (int64_t id : ids) {
+    auto job = job_with_id(f, id);
+    EXPECT_EQ(job["state"], "running") << t.out << job.dump(2);
+    EXPECT_EQ(job["note"], "instance restarted after reboot") << job.dump(2);
+    ASSERT_TRUE(job["port"].is_number()) << job.dump(2);
+    std::string code;
+    for (int i = 0; i < 100 && code != "200"; ++i) {
+      code = run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                  fmt::format("http://127.0.0.1:{}/", job["port"].get<int>())})
+                 .out;
+      if (code != "200") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(code, "200") << "the instance of job " << id << " is not back";
   }
 }
 
