@@ -93,13 +93,14 @@ void orphan_folders(const Config& config, const Paths& paths, Db& db, ReconcileR
     folders.push_back(std::stoll(name));
   }
   std::sort(folders.begin(), folders.end());
+  std::set<int64_t> pending;
+  for (const Job& j : db.jobs_in_states({JobState::pending})) pending.insert(j.id);
   for (int64_t id : folders) {
     if (!current.count(id)) {
       remove_folder(config, paths, id, "no such job in runbot.db", out);
       continue;
     }
-    auto job = db.job(id);
-    if (!job || job->state != JobState::pending) continue;
+    if (!pending.count(id)) continue;
     // Pending, yet a runner of it is alive: the transaction that launched it was lost. The
     // launch to come starts it afresh in an empty folder.
     auto runner = read_process_marker(paths.job(id) / marker::kRunner);

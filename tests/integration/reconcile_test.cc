@@ -23,41 +23,6 @@ std::set<int64_t> ids_of(const nlohmann::json& status) {
   return ids;
 }
 
-TEST(Reconcile, JobIdsOfALostTransactionAreNeverHandedOutAgain) {
-  const std::string sleeper = unique_sleep();
-  Survivors guard(sleep_arg(sleeper), false);
-  Family f("", "steps = [{ name = \"test\", run = \"" + sleeper + "\" }]");
-  // The DB as it was before the tick below (init closed it: no WAL).
-  fs::copy_file(f.state / "runbot.db", f.tmp / "before.db");
-  Cmd first = f.tick();
-  ASSERT_EQ(first.status, 0) << first.out << first.err;
-  std::set<int64_t> launched = ids_of(f.status());
-  ASSERT_FALSE(launched.empty());
-  for (int64_t id : launched) ASSERT_TRUE(fs::exists(f.state / "jobs" / std::to_string(id)));
-  const std::string job_json =
-      read_text(f.state / "jobs" / std::to_string(*launched.begin()) / "job.json");
-
-  // The WAL tail is lost: the DB no longer knows the jobs whose runners are building.
-  for (const char* wal : {"runbot.db-wal", "runbot.db-shm"}) fs::remove(f.state / wal);
-  fs::copy_file(f.tmp / "before.db", f.state / "runbot.db", fs::copy_options::overwrite_existing);
-  ASSERT_TRUE(f.status()["jobs"].empty());
-
-  Cmd again = f.tick();
-  ASSERT_EQ(again.status, 0) << again.out << again.err;
-  std::set<int64_t> now = ids_of(f.status());
-  ASSERT_FALSE(now.empty());
-  for (int64_t id : now)
-    EXPECT_EQ(launched.count(id), 0u) << "job id " << id << " handed out twice\n" << again.out;
-  EXPECT_GT(*now.begin(), *launched.rbegin());
-  EXPECT_EQ(f.command({"build", "trunk"}).status, 0);
-  for (int64_t id : ids_of(f.status())) EXPECT_EQ(launched.count(id), 0u) << id;
-  // The first runner's folder was never given to another job.
-  auto still = f.state / "jobs" / std::to_string(*launched.begin()) / "job.json";
-  if (fs::exists(still)) {
-    EXPECT_EQ(read_text(still), job_json);
-  }
-}
-
 // The pid a process marker of job `id` names (0 when absent).
 int marker_pid(const Family& f, int64_t id, const char* marker) {
   auto file = f.state / "jobs" / std::to_string(id) / marker;
@@ -73,6 +38,45 @@ bool gone(int pid) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+TEST(Reconcile, JobIdsOfALostTransactionAreNeverHandedOutAgain) {
+  const std::string sleeper = unique_sleep();
+  Survivors guard(sleep_arg(sleeper), false);
+  Family f("", "steps = [{ name = \"test\", run = \"" + sleeper + "\" }]");
+  // The DB as it was before the tick below (init closed it: no WAL).
+  fs::copy_file(f.state / "runbot.db", f.tmp / "before.db");
+  Cmd first = f.tick();
+  ASSERT_EQ(first.status, 0) << first.out << first.err;
+  std::set<int64_t> launched = ids_of(f.status());
+  ASSERT_FALSE(launched.empty());
+  for (int64_t id : launched) ASSERT_TRUE(fs::exists(f.state / "jobs" / std::to_string(id)));
+  const std::string job_json =
+      read_text(f.state / "jobs" / std::to_string(*launched.begin()) / "job.json");
+  std::vector<int> runners;
+  for (int64_t id : launched) runners.push_back(marker_pid(f, id, "runner.json"));
+
+  // The WAL tail is lost: the DB no longer knows the jobs whose runners are building.
+  for (const char* wal : {"runbot.db-wal", "runbot.db-shm"}) fs::remove(f.state / wal);
+  fs::copy_file(f.tmp / "before.db", f.state / "runbot.db", fs::copy_options::overwrite_existing);
+  ASSERT_TRUE(f.status()["jobs"].empty());
+
+  Cmd again = f.tick();
+  ASSERT_EQ(again.status, 0) << again.out << again.err;
+  std::set<int64_t> now = ids_of(f.status());
+  ASSERT_FALSE(now.empty());
+  for (int64_t id : now)
+    EXPECT_EQ(launched.count(id), 0u) << "job id " << id << " handed out twice\n" << again.out;
+  EXPECT_GT(*now.begin(), *launched.rbegin());
+  EXPECT_EQ(f.command({"build", "trunk"}).status, 0);
+  for (int64_t id : ids_of(f.status())) EXPECT_EQ(launched.count(id), 0u) << id;
+  // The first runner's folder was never given to another job; the runners the DB forgot
+  // were stopped (reconcile), not left building beside the new ones.
+  auto still = f.state / "jobs" / std::to_string(*launched.begin()) / "job.json";
+  if (fs::exists(still)) {
+    EXPECT_EQ(read_text(still), job_json);
+  }
+  for (int pid : runners) EXPECT_TRUE(pid > 0 && gone(pid)) << "forgotten runner " << pid;
 }
 
 void remove_db(const Family& f) {
