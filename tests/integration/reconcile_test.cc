@@ -79,6 +79,30 @@ TEST(Reconcile, JobIdsOfALostTransactionAreNeverHandedOutAgain) {
   for (int pid : runners) EXPECT_TRUE(pid > 0 && gone(pid)) << "forgotten runner " << pid;
 }
 
+// The lost transaction was the one that moved a pending job to building: its runner is alive
+// while the DB says pending, and the next launch would start a second runner in its folder.
+TEST(Reconcile, LostLaunchNeverLeavesTwoRunnersInOneFolder) {
+  const std::string sleeper = unique_sleep();
+  Survivors guard(sleep_arg(sleeper), false);
+  Family f("", "steps = [{ name = \"test\", run = \"" + sleeper + "\" }]");
+  only_trunk(f);
+  ASSERT_EQ(f.command({"build", "trunk"}).status, 0);  // job 1, pending
+  fs::copy_file(f.state / "runbot.db", f.tmp / "pending.db");
+  ASSERT_EQ(f.tick().status, 0);
+  const int first = marker_pid(f, 1, "runner.json");
+  ASSERT_GT(first, 0);
+  for (const char* wal : {"runbot.db-wal", "runbot.db-shm"}) fs::remove(f.state / wal);
+  fs::copy_file(f.tmp / "pending.db", f.state / "runbot.db", fs::copy_options::overwrite_existing);
+
+  Cmd t = f.tick();
+  ASSERT_EQ(t.status, 0) << t.out << t.err;
+  EXPECT_TRUE(gone(first)) << "the runner of the lost launch still runs beside the new one\n"
+                           << t.out;
+  const int second = marker_pid(f, 1, "runner.json");
+  EXPECT_GT(second, 0);
+  EXPECT_NE(second, first);
+}
+
 void remove_db(const Family& f) {
   for (const char* file : {"runbot.db", "runbot.db-wal", "runbot.db-shm"})
     fs::remove(f.state / file);
