@@ -14,6 +14,7 @@
 #include "state/state.h"
 #include "tick/gc.h"
 #include "tick/launch.h"
+#include "tick/reconcile.h"
 #include "util/clock.h"
 
 namespace runbot {
@@ -139,8 +140,9 @@ int cmd_clean(const Paths& paths, Lock lock) {
   State st;
   if (auto failed = open_state(paths, lock, st)) return *failed;
   int survivors = 0;
-  for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running}))
-    if (!stop_job_processes(paths, j.id)) ++survivors;
+  // Every folder, not only the jobs the DB knows (runbot.db deleted or restored): jobs/ goes.
+  for (int64_t id : job_folder_ids(paths))
+    if (!stop_job_processes(paths, id)) ++survivors;
   if (auto d = drop_all_job_databases(st.config.database, paths); !d) {
     fmt::print(stderr, "openerp-runbot: databases: {}\n", d.error().message);
     ++survivors;

@@ -84,15 +84,7 @@ void orphan_folders(const Config& config, const Paths& paths, Db& db, ReconcileR
   std::set<int64_t> current;
   for (const auto& [group, ids] : db.current_job_ids_by_group())
     current.insert(ids.begin(), ids.end());
-  std::vector<int64_t> folders;
-  std::error_code ec;
-  for (fs::directory_iterator it(paths.jobs(), ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.empty() || name.size() > 18 || name.find_first_not_of("0123456789") != name.npos)
-      continue;
-    folders.push_back(std::stoll(name));
-  }
-  std::sort(folders.begin(), folders.end());
+  const std::vector<int64_t> folders = job_folder_ids(paths);
   std::set<int64_t> pending;
   for (const Job& j : db.jobs_in_states({JobState::pending})) pending.insert(j.id);
   for (int64_t id : folders) {
@@ -172,6 +164,19 @@ void restore_base_instances(const Config& config, const Paths& paths, Db& db, Ti
 }
 
 }  // namespace
+
+std::vector<int64_t> job_folder_ids(const Paths& paths) {
+  std::vector<int64_t> ids;
+  std::error_code ec;
+  for (fs::directory_iterator it(paths.jobs(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.size() > 18 || name.find_first_not_of("0123456789") != name.npos)
+      continue;
+    ids.push_back(std::stoll(name));
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
 
 std::optional<std::string> tick_boot_id() {
   if (const char* file = std::getenv("RUNBOT_BOOT_ID_FILE"); file && *file) {

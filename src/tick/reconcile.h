@@ -31,6 +31,9 @@ struct ReconcileResult {
 // set (the tests' simulated restart; only the tick reads it), else the kernel's.
 std::optional<std::string> tick_boot_id();
 
+// The ids of the job folders in jobs/ (numeric names only), ascending: one readdir.
+std::vector<int64_t> job_folder_ids(const Paths& paths);
+
 // Called by the tick after record (so raise_above_job_folders saw every folder) and before
 // reap.
 ReconcileResult reconcile(const Config& config, const Paths& paths, Db& db, Time now);

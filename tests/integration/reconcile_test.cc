@@ -142,6 +142,22 @@ TEST(Reconcile, DeletedRunbotDbStopsTheForgottenInstancesAndTheirFolders) {
     EXPECT_EQ(conf.find(fmt::format("server_name \"{}.", id)), std::string::npos) << conf;
 }
 
+// `clean` after the documented reset: it removes jobs/, where the only record of the forgotten
+// jobs' processes is; they must be stopped first, not left running for good.
+TEST(Reconcile, CleanAfterDeletedRunbotDbStopsTheForgottenInstances) {
+  Family f("",
+           "steps = [{ name = \"test\", run = \"true\" }]\n"
+           "run = \"exec python3 -m http.server $RUNBOT_PORT --bind 127.0.0.1\"");
+  ASSERT_TRUE(f.settle(60));
+  std::vector<int> instances;
+  for (int64_t id : ids_of(f.status())) instances.push_back(marker_pid(f, id, "instance.json"));
+  ASSERT_FALSE(instances.empty());
+  remove_db(f);
+  Cmd c = f.command({"clean"});
+  EXPECT_EQ(c.status, 0) << c.out << c.err;
+  for (int pid : instances) EXPECT_TRUE(pid > 0 && gone(pid)) << "instance " << pid << " left";
+}
+
 // Kills everything of job `id` (as a power cut would): its runner, step and instance groups.
 void kill_job(const Family& f, int64_t id) {
   for (const char* m : {"runner.json", "step.json", "instance.json"})
