@@ -14,6 +14,7 @@
 #include "state/state.h"
 #include "tick/gc.h"
 #include "tick/launch.h"
+#include "tick/reconcile.h"
 #include "util/clock.h"
 
 namespace runbot {
@@ -149,9 +150,20 @@ int cmd_clean(const Paths& paths, Lock lock) {
   int survivors = 0;
   Executors executors(st.config, paths);
   std::set<std::string> kinds{st.config.executor.kind};
+  std::set<int64_t> known;
   for (const Job& j : st.db->jobs_in_states({JobState::building, JobState::running})) {
     kinds.insert(j.executor);
+    known.insert(j.id);
     if (!stop_job_processes(executors, j)) ++survivors;
+  }
+  // Every folder, not only the jobs the DB knows (runbot.db deleted or restored): jobs/ goes,
+  // and with it the only record of what a forgotten folder ran here (its markers).
+  for (int64_t id : job_folder_ids(paths)) {
+    if (known.count(id)) continue;
+    Job forgotten;
+    forgotten.id = id;
+    forgotten.executor = "local";
+    if (!stop_job_processes(executors, forgotten)) ++survivors;
   }
   // Then whatever an executor still runs for this state dir that no job row names (a Slurm job
   // submitted by a tick killed before it recorded it).

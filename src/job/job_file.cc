@@ -33,8 +33,8 @@ Status write_job_spec(const fs::path& job_dir, const JobSpec& spec) {
                 {"artifacts", spec.build.artifacts},
                 {"env", spec.build.env}};
   const SandboxConfig& sb = spec.sandbox;
-  json sandbox = {{"kind", sb.kind},     {"network", sb.network}, {"user", sb.user},
-                  {"memory", sb.memory}, {"pids", sb.pids},       {"cpus", sb.cpus},
+  json sandbox = {{"kind", sb.kind},      {"network", sb.network}, {"user", sb.user},
+                  {"memory", sb.memory},  {"pids", sb.pids},       {"cpus", sb.cpus},
                   {"max_log", sb.max_log}};
   const DatabaseConfig& d = spec.database;
   json database = {{"kind", d.kind},
@@ -48,10 +48,11 @@ Status write_job_spec(const fs::path& job_dir, const JobSpec& spec) {
                    {"admin_db", d.admin_db},
                    {"timeout", d.timeout}};
   json doc = {
-      {"version", kJobFileVersion}, {"id", spec.id},   {"group", spec.group},
-      {"sources", sources},         {"build", build},  {"build_timeout", spec.build_timeout},
-      {"port", spec.port},          {"url", spec.url}, {"db_name", spec.db_name},
+      {"version", kJobFileVersion}, {"id", spec.id},     {"group", spec.group},
+      {"sources", sources},         {"build", build},    {"build_timeout", spec.build_timeout},
+      {"port", spec.port},          {"url", spec.url},   {"db_name", spec.db_name},
       {"database", database},       {"sandbox", sandbox}};
+  if (!spec.boot_id.empty()) doc["boot_id"] = spec.boot_id;
   // It may hold the database password: readable by the runbot only.
   return save(job_dir / marker::kJob, doc, 0600);
 }
@@ -138,13 +139,16 @@ Result<JobSpec> read_job_spec(const fs::path& job_dir) {
       };
       size(out.memory, out.memory_bytes, "memory");
       size(out.max_log, out.max_log_bytes, "max_log");
-      if (out.kind != "bwrap" && out.kind != "none") r.fail("sandbox.kind", "must be bwrap or none");
+      if (out.kind != "bwrap" && out.kind != "none")
+        r.fail("sandbox.kind", "must be bwrap or none");
     }
   }
   spec.build_timeout = r.int32(d, "", "build_timeout");
   spec.port = static_cast<int>(r.integer(d, "", "port", 0, 65535));
   spec.url = r.str(d, "", "url");
   spec.db_name = r.str(d, "", "db_name");
+  // Added later, optional: a machine restart is told from a runner dying by it (tick/reconcile).
+  if (d.contains("boot_id")) spec.boot_id = r.str(d, "", "boot_id");
   // Added after version 1 shipped: optional, and a job.json without it uses SQLite.
   if (d.contains("database")) {
     if (const json* db = r.object(d, "", "database")) {

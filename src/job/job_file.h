@@ -17,7 +17,6 @@ namespace runbot {
 
 constexpr int kJobFileVersion = 1;
 
-
 // What the runner needs to export one project.
 struct JobSource {
   std::string project;
@@ -41,6 +40,7 @@ struct JobSpec {
   std::string db_name;      // informational: the runner names databases runbot_<id> itself
   DatabaseConfig database;  // job.json "database"; optional there (absent = sqlite)
   SandboxConfig sandbox;    // job.json "sandbox"; optional there (absent = the default bwrap)
+  std::string boot_id;  // job.json "boot_id": the kernel boot the tick launched it in ("" unknown)
 };
 
 // Markers are read as untrusted files: regular, not a symlink, at most this size.
@@ -54,7 +54,8 @@ std::string bad_marker_note(const Error& e);
 // jobs/<id>/runner.json, step.json and instance.json: a process we started.
 struct ProcessMarker {
   ProcessMarker() = default;
-  ProcessMarker(ProcessId p, Time started, int port_) : process(p), started_at(started), port(port_) {}
+  ProcessMarker(ProcessId p, Time started, int port_)
+      : process(p), started_at(started), port(port_) {}
 
   ProcessId process;
   Time started_at = 0;

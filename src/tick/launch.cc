@@ -11,6 +11,7 @@
 #include "exec/executor.h"
 #include "job/job_file.h"
 #include "job/lifecycle.h"
+#include "tick/reconcile.h"
 #include "util/failpoint.h"
 #include "util/fd.h"
 
@@ -79,6 +80,7 @@ JobSpec job_spec(const Config& config, const Paths& paths, const Job& job) {
   spec.db_name = fmt::format("runbot_{}", job.id);
   spec.database = config.database;
   spec.sandbox = config.sandbox;
+  spec.boot_id = tick_boot_id().value_or("");  // tick/reconcile tells a reboot by it
   return spec;
 }
 

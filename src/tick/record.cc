@@ -1,11 +1,11 @@
 #include "tick/record.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <set>
 
 #include "job/lifecycle.h"
+#include "tick/reconcile.h"
 #include "util/failpoint.h"
 
 namespace runbot {
@@ -25,16 +25,8 @@ PlanInput plan_input(const Config& config, Db& db, Time now,
 }
 
 void raise_above_job_folders(const Paths& paths, Db& db) {
-  int64_t highest = 0;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(paths.jobs(), ec), end; !ec && it != end;
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.empty() || name.size() > 18 || name.find_first_not_of("0123456789") != name.npos)
-      continue;
-    highest = std::max<int64_t>(highest, std::stoll(name));
-  }
-  if (highest > 0) db.raise_next_job_id(highest + 1);
+  auto ids = job_folder_ids(paths);
+  if (!ids.empty()) db.raise_next_job_id(ids.back() + 1);
 }
 
 std::vector<int64_t> record_plan(const Plan& plan, Db& db, Time now) {

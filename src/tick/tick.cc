@@ -1,5 +1,5 @@
-// The tick, top to bottom: lock -> scan -> plan -> record -> reap -> launch -> limit -> gc ->
-// publish -> unlock.
+// The tick, top to bottom: fetch -> lock -> scan -> plan -> record -> reconcile -> reap ->
+// launch -> limit -> gc -> publish -> unlock.
 #include "tick/tick.h"
 
 #include <fmt/format.h>
@@ -11,6 +11,7 @@
 #include "tick/plan.h"
 #include "tick/publish.h"
 #include "tick/reap.h"
+#include "tick/reconcile.h"
 #include "tick/record.h"
 #include "tick/scan.h"
 #include "util/clock.h"
@@ -103,6 +104,10 @@ int tick(const Paths& paths, const TickOptions& options) {
   print_plan(plan, ids, false);
   failpoint("tick.after-record");
 
+  ReconcileResult reconciled = reconcile(st.config, paths, *st.db, t);
+  for (const auto& a : reconciled.actions) fmt::print("reconcile: {}\n", a);
+  for (const auto& w : reconciled.warnings) fmt::print(stderr, "warning: {}\n", w);
+
   ReapResult reaped = reap(st.config, paths, *st.db, t);
   for (const auto& w : reaped.warnings) fmt::print(stderr, "warning: {}\n", w);
   failpoint("tick.after-reap");
@@ -118,7 +123,8 @@ int tick(const Paths& paths, const TickOptions& options) {
 
   // Retention only moves when jobs were created or finished.
   std::vector<std::string> warnings;
-  if (!ids.empty() || !reaped.changed.empty()) collect_garbage(st.config, paths, *st.db, &warnings);
+  if (!ids.empty() || !reaped.changed.empty() || !reconciled.changed.empty())
+    collect_garbage(st.config, paths, *st.db, &warnings);
   if (auto swept = sweep_orphan_databases_every(st.config, paths, *st.db, t, 600); !swept)
     warnings.push_back(swept.error().message);
   for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);

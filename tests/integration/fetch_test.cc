@@ -165,5 +165,23 @@ TEST(Fetch, CommandsAnswerWhileATickIsStuckOnASilentRemote) {
   EXPECT_TRUE(killed) << all.dump(2);
 }
 
+TEST(Fetch, InitGivesUpASilentRemoteAtFetchTimeoutAndShowsProgress) {
+  SilentRemote silent;
+  Family f("fetch_timeout = 2");
+  const std::string url = fmt::format("git://127.0.0.1:{}/server", silent.port());
+  add_remote(f, "server", url);
+  const auto fresh = f.tmp / "fresh";
+  std::filesystem::create_directories(fresh);
+  Cmd init = runbot(fresh, {"init", "--config", (f.state / "runbot.toml").string()});
+  EXPECT_EQ(init.status, 0) << init.out << init.err;
+  EXPECT_GE(silent.accepted(), 1u);
+  EXPECT_NE(init.out.find("server: fetching " + url), std::string::npos) << init.out;
+  EXPECT_NE(init.out.find("server: " + url + ": failed: timed out after 2 s"), std::string::npos)
+      << init.out;
+  EXPECT_NE(init.out.find("server: " + (f.tmp / "server").string() + ": "), std::string::npos)
+      << init.out;
+  EXPECT_NE(init.out.find("4 remotes (1 failed)"), std::string::npos) << init.out;
+}
+
 }  // namespace
 }  // namespace runbot::test
