@@ -262,5 +262,31 @@ TEST(SlurmE2E, NumberLimitStopsTheOldestInstanceWithScancel) {
   EXPECT_EQ(s.live_slurm_jobs().size(), 1u);
 }
 
+// Last: it takes the node down for a while (slurmd killed, the node declared DOWN after
+// SlurmdTimeout), then brings it back for whatever runs after.
+TEST(SlurmE2E, NodeFailureDuringABuildMakesItKoWithNodeFail) {
+  RUNBOT_REQUIRE_SLURM(cluster);
+  SlurmFamily s(cluster, "workers = 4");
+  s.f->addons->commit("trunk-slow", "s.py", "s = 1\n");
+  ASSERT_TRUE(s.tick_until([&](const nlohmann::json& st) {
+    auto j = s.job(st, "trunk-slow");
+    // Running on the node: its step has started (Slurm allocating it is not enough).
+    return !j.is_null() && j["state"] == "building" && j["note"] == "" &&
+           j["executor"].is_object() && !j["executor"].value("id", "").empty() &&
+           fs::exists(s.f->state / "jobs" / std::to_string(j["id"].get<int64_t>()) / "logs" /
+                      "test.log");
+  }));
+  ASSERT_TRUE(cluster->kill_slurmd());
+  // Slurm needs SlurmdTimeout (20 s) and more to call the node dead.
+  bool ended = s.tick_until(
+      [&](const nlohmann::json& st) { return s.job(st, "trunk-slow")["state"] == "done"; }, 150);
+  bool back = cluster->restart_slurmd();
+  ASSERT_TRUE(ended) << s.job(s.f->status(), "trunk-slow").dump(2);
+  EXPECT_TRUE(back) << "the node did not come back";
+  auto j = s.job(s.f->status(), "trunk-slow");
+  EXPECT_EQ(j["result"], "ko");
+  EXPECT_EQ(j["note"], "slurm: NODE_FAIL");
+}
+
 }  // namespace
 }  // namespace runbot::test
