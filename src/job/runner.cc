@@ -19,6 +19,7 @@
 #include "job/export.h"
 #include "job/job_file.h"
 #include "exec/confined.h"
+#include "exec/executor.h"
 #include "exec/process.h"
 #include "util/clock.h"
 #include "util/pattern.h"
@@ -362,7 +363,7 @@ class JobRun {
 
 }  // namespace
 
-int run_job(const Paths& paths, int64_t id) {
+int run_job(const Paths& paths, int64_t id, int port_lo, int port_hi) {
   StopSignals signals;
   std::error_code ec;
   fs::path dir = fs::absolute(paths.job(id), ec);
@@ -381,6 +382,14 @@ int run_job(const Paths& paths, int64_t id) {
     r.started_at = r.finished_at = now();
     (void)write_result(dir, r);
     return 1;
+  }
+  if (port_lo > 0 && spec->port > 0) {
+    int port = node_port(spec->port, port_lo, port_hi, port_bindable);
+    if (port && port != spec->port) {
+      fmt::print(stderr, "{} port {} is taken on this node: the instance gets {}\n", iso8601(now()),
+                 spec->port, port);
+      spec->port = port;
+    }
   }
   Paths absolute{fs::absolute(paths.root, ec)};
   if (ec) absolute = paths;

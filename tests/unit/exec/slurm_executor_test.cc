@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace runbot {
 namespace {
 
@@ -30,9 +32,19 @@ TEST(SlurmSqueue, StatesMapToPhases) {
   EXPECT_EQ(slurm_phase("RUNNING"), SlurmPhase::running);
   EXPECT_EQ(slurm_phase("COMPLETING"), SlurmPhase::running);
   EXPECT_EQ(slurm_phase("COMPLETED"), SlurmPhase::completed);
-  for (const char* s : {"CANCELLED", "FAILED", "NODE_FAIL", "TIMEOUT", "OUT_OF_MEMORY",
-                        "PREEMPTED", "BOOT_FAIL", "DEADLINE"})
+  for (const char* s : {"CANCELLED", "FAILED", "NODE_FAIL", "TIMEOUT", "OUT_OF_MEMORY", "PREEMPTED",
+                        "BOOT_FAIL", "DEADLINE"})
     EXPECT_EQ(slurm_phase(s), SlurmPhase::failed) << s;
+}
+
+// SPEC "Executors": the instance runs on a port of port_range free on its node.
+TEST(NodePort, KeepsTheTicksChoiceIfFreeElseTakesTheLowestFreeOfTheRange) {
+  std::set<int> taken = {8100, 8101};
+  auto bindable = [&](int p) { return !taken.count(p); };
+  EXPECT_EQ(node_port(8105, 8100, 8109, bindable), 8105);
+  EXPECT_EQ(node_port(8100, 8100, 8109, bindable), 8102);
+  taken = {8100, 8101, 8102};
+  EXPECT_EQ(node_port(8100, 8100, 8102, bindable), 0);
 }
 
 }  // namespace
