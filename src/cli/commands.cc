@@ -115,14 +115,17 @@ const Command kCommands[] = {
      [](cxxopts::Options& o) {
        job_argument(o);
        o.add_options()("hold", "stay while the instance lives")(
-           "wake", "start the instance again on this port", cxxopts::value<int>());
+           "wake", "start the instance again on this port", cxxopts::value<int>())(
+           "ports", "LO-HI: move the instance to a free port of these if its own is taken",
+           cxxopts::value<std::string>());
      },
      [](const Invocation& in) {
        if (!in.args.count("job")) return usage("job-run needs a JOB id");
        int64_t job = in.args["job"].as<int64_t>();
        if (in.args.count("wake"))
          return cmd_job_wake_here(in.paths, job, in.args["wake"].as<int>());
-       return cmd_job_run(in.paths, job, in.args.count("hold") > 0);
+       std::string ports = in.args.count("ports") ? in.args["ports"].as<std::string>() : "";
+       return cmd_job_run(in.paths, job, in.args.count("hold") > 0, ports);
      },
      Lock::none, nullptr, true},
 };

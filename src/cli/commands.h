@@ -57,7 +57,8 @@ int cmd_wake(const Paths& paths, Lock lock, int64_t job);
 int cmd_keep(const Paths& paths, Lock lock, int64_t job, bool off);
 int cmd_gc(const Paths& paths, Lock lock);
 int cmd_clean(const Paths& paths, Lock lock);
-int cmd_job_run(const Paths& paths, int64_t job, bool hold = false);
+// `ports` "LO-HI" (Slurm): the instance's port is checked on this node (see node_port).
+int cmd_job_run(const Paths& paths, int64_t job, bool hold = false, const std::string& ports = "");
 // On a Slurm node: starts job's instance again on `port` (wake), then holds it.
 int cmd_job_wake_here(const Paths& paths, int64_t job, int port);
 

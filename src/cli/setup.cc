@@ -145,8 +145,13 @@ int cmd_build(const Paths& paths, Lock lock, const std::string& group) {
   return 0;
 }
 
-int cmd_job_run(const Paths& paths, int64_t job, bool hold) {
-  int status = run_job(paths, job);
+int cmd_job_run(const Paths& paths, int64_t job, bool hold, const std::string& ports) {
+  int lo = 0, hi = 0;
+  if (!ports.empty() && std::sscanf(ports.c_str(), "%d-%d", &lo, &hi) != 2) {
+    fmt::print(stderr, "openerp-runbot: --ports must be LO-HI\n");
+    return 2;
+  }
+  int status = run_job(paths, job, lo, hi);
   if (hold) hold_instance(paths, job);
   return status;
 }

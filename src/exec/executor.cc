@@ -1,10 +1,13 @@
 #include "exec/executor.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "exec/executor_kinds.h"
 #include "exec/local_executor.h"
 #include "exec/slurm_executor.h"
+#include "util/fd.h"
 
 namespace runbot {
 
@@ -35,6 +38,26 @@ std::string local_host_name() {
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0 || !name[0]) return "localhost";
   return name;
+}
+
+bool port_bindable(int port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  // Like the servers we start: sockets in TIME_WAIT from earlier visitors do not block it.
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+int node_port(int preferred, int lo, int hi, const std::function<bool(int)>& bindable) {
+  if (preferred > 0 && bindable(preferred)) return preferred;
+  for (int p = lo; p > 0 && p <= hi; ++p)
+    if (p != preferred && bindable(p)) return p;
+  return 0;
 }
 
 }  // namespace runbot

@@ -7,6 +7,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +32,7 @@ struct ProbeResult {
   bool runner_alive = false;
   bool instance_alive = false;
   Time instance_started_at = 0;
+  int instance_port = 0;   // the port instance.json says the instance listens on (0: unknown)
   bool queued = false;     // waiting in the executor's queue (Slurm PENDING)
   std::string queue_note;  // the note of a queued job ("queued in slurm")
   std::string ended;       // the executor ended it without a result ("slurm: NODE_FAIL")
@@ -96,5 +98,12 @@ std::unique_ptr<Executor> make_executor(std::string_view kind, const Config& con
 
 // This machine's host name.
 std::string local_host_name();
+
+// True when nothing on this machine has bound TCP `port` (any address; TIME_WAIT ignored).
+bool port_bindable(int port);
+// The port a job's instance takes on the machine it runs on (SPEC "Executors": a port of
+// port_range free on its node): `preferred` (what the tick chose) if `bindable`, else the lowest
+// bindable one of [lo, hi]; 0 when none is.
+int node_port(int preferred, int lo, int hi, const std::function<bool(int)>& bindable);
 
 }  // namespace runbot

@@ -126,7 +126,9 @@ Result<Started> SlurmExecutor::submit(const Job& job, const std::vector<std::str
 }
 
 Result<Started> SlurmExecutor::start(const Job& job) {
-  return submit(job, {"job-run", std::to_string(job.id), "--hold"});
+  // The node checks the port the tick chose and takes another of port_range if it is taken there.
+  return submit(job, {"job-run", std::to_string(job.id), "--hold", "--ports",
+                      fmt::format("{}-{}", config_.runbot.port_min, config_.runbot.port_max)});
 }
 
 Result<std::vector<SlurmJob>> SlurmExecutor::ours() {
@@ -198,6 +200,7 @@ std::map<int64_t, ProbeResult> SlurmExecutor::probe(const std::vector<Job>& jobs
     } else if (*instance) {
       p.instance_alive = p.runner_alive;
       p.instance_started_at = (*instance)->started_at;
+      p.instance_port = (*instance)->port;
     }
   }
   return out;

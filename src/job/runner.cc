@@ -15,6 +15,7 @@
 
 #include "config/names.h"
 #include "exec/confined.h"
+#include "exec/executor.h"
 #include "exec/process.h"
 #include "job/classify.h"
 #include "job/error_extract.h"
@@ -387,7 +388,7 @@ class JobRun {
 
 }  // namespace
 
-int run_job(const Paths& paths, int64_t id) {
+int run_job(const Paths& paths, int64_t id, int port_lo, int port_hi) {
   StopSignals signals;
   std::error_code ec;
   fs::path dir = fs::absolute(paths.job(id), ec);
@@ -406,6 +407,14 @@ int run_job(const Paths& paths, int64_t id) {
     r.started_at = r.finished_at = now();
     (void)write_result(dir, r);
     return 1;
+  }
+  if (port_lo > 0 && spec->port > 0) {
+    int port = node_port(spec->port, port_lo, port_hi, port_bindable);
+    if (port && port != spec->port) {
+      fmt::print(stderr, "{} port {} is taken on this node: the instance gets {}\n", iso8601(now()),
+                 spec->port, port);
+      spec->port = port;
+    }
   }
   Paths absolute{fs::absolute(paths.root, ec)};
   if (ec) absolute = paths;

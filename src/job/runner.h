@@ -11,7 +11,9 @@ namespace runbot {
 
 // Runs job `id` of the state dir to completion (detached from any tick). Returns the process
 // exit status (0 when a result was written, whatever the result).
-int run_job(const Paths& paths, int64_t id);
+// With a port range (a Slurm node), an instance port taken on this machine is replaced by a
+// free one of [port_lo, port_hi] before the build (steps and instance see that one).
+int run_job(const Paths& paths, int64_t id, int port_lo = 0, int port_hi = 0);
 
 // Starts the live instance of built job `id` again on `port` (for `wake`): job.json gets the
 // new port and url, instance.json the new process. Fails when the folder was collected.

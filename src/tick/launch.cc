@@ -1,9 +1,6 @@
 #include "tick/launch.h"
 
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -13,7 +10,6 @@
 #include "job/lifecycle.h"
 #include "tick/reconcile.h"
 #include "util/failpoint.h"
-#include "util/fd.h"
 
 namespace runbot {
 
@@ -38,19 +34,6 @@ std::vector<int64_t> jobs_to_start(const std::vector<Job>& pending, int building
 }
 
 namespace {
-
-bool port_bindable(int port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return false;
-  // Like the servers we start: sockets in TIME_WAIT from earlier visitors do not block it.
-  int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-}
 
 // Lowest port of the range that no live job holds and that nothing else has bound.
 int allocate_port(const RunbotConfig& rc, std::set<int>& used) {

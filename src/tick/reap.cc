@@ -130,6 +130,8 @@ ReapResult reap(const Config& config, const Paths& paths, Db& db, Time now, Exec
           requeue(job, outcome.note);
           break;
         case Kind::running:
+          // Where it listens: the node may have moved it off a port taken there.
+          if (probe.instance_port > 0) job.port = probe.instance_port;
           start_running(job, *p.result_marker, p.instance_started_at, now,
                         read_job_details(paths, job.id).dump());
           break;

@@ -262,5 +262,61 @@ TEST(SlurmE2E, NumberLimitStopsTheOldestInstanceWithScancel) {
   EXPECT_EQ(s.live_slurm_jobs().size(), 1u);
 }
 
+TEST(SlurmE2E, WakeStartsTheInstanceInANewSlurmJob) {
+  RUNBOT_REQUIRE_SLURM(cluster);
+  SlurmFamily s(cluster);
+  ASSERT_TRUE(s.f->settle(90));
+  auto trunk = s.job(s.f->status(), "trunk");
+  ASSERT_EQ(trunk["state"], "running") << trunk.dump(2);
+  std::string id = std::to_string(trunk["id"].get<int64_t>());
+  std::string first_slurm = trunk["executor"]["id"];
+  ASSERT_EQ(s.f->command({"kill", id}).status, 0);
+  EXPECT_EQ(s.slurm_state(first_slurm), "CANCELLED");
+  Cmd wake = s.f->command({"wake", id});
+  ASSERT_EQ(wake.status, 0) << wake.err;
+  // Running in a Slurm job of its own, on a node, and answering on its port there.
+  ASSERT_TRUE(s.tick_until([&](const nlohmann::json& st) {
+    auto j = s.job(st, "trunk");
+    return j["state"] == "running" && j["executor"].is_object() &&
+           j["executor"].value("id", "") != first_slurm && j["executor"]["host"] == "localhost";
+  })) << s.job(s.f->status(), "trunk").dump(2);
+  auto woken = s.job(s.f->status(), "trunk");
+  EXPECT_EQ(s.slurm_state(woken["executor"]["id"]), "RUNNING");
+  bool answered = false;
+  for (int i = 0; i < 50 && !answered; ++i) {
+    Cmd c = run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                 fmt::format("http://127.0.0.1:{}/", woken["port"].get<int>())});
+    answered = c.out == "200";
+    if (!answered) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(answered) << "the woken instance never answered";
+}
+
+// Last: it takes the node down for a while (slurmd killed, the node declared DOWN after
+// SlurmdTimeout), then brings it back for whatever runs after.
+TEST(SlurmE2E, NodeFailureDuringABuildMakesItKoWithNodeFail) {
+  RUNBOT_REQUIRE_SLURM(cluster);
+  SlurmFamily s(cluster, "workers = 4");
+  s.f->addons->commit("trunk-slow", "s.py", "s = 1\n");
+  ASSERT_TRUE(s.tick_until([&](const nlohmann::json& st) {
+    auto j = s.job(st, "trunk-slow");
+    // Running on the node: its step has started (Slurm allocating it is not enough).
+    return !j.is_null() && j["state"] == "building" && j["note"] == "" &&
+           j["executor"].is_object() && !j["executor"].value("id", "").empty() &&
+           fs::exists(s.f->state / "jobs" / std::to_string(j["id"].get<int64_t>()) / "logs" /
+                      "test.log");
+  }));
+  ASSERT_TRUE(cluster->kill_slurmd());
+  // Slurm needs SlurmdTimeout (20 s) and more to call the node dead.
+  bool ended = s.tick_until(
+      [&](const nlohmann::json& st) { return s.job(st, "trunk-slow")["state"] == "done"; }, 150);
+  bool back = cluster->restart_slurmd();
+  ASSERT_TRUE(ended) << s.job(s.f->status(), "trunk-slow").dump(2);
+  EXPECT_TRUE(back) << "the node did not come back";
+  auto j = s.job(s.f->status(), "trunk-slow");
+  EXPECT_EQ(j["result"], "ko");
+  EXPECT_EQ(j["note"], "slurm: NODE_FAIL");
+}
+
 }  // namespace
 }  // namespace runbot::test

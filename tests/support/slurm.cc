@@ -1,9 +1,12 @@
 #include "support/slurm.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <thread>
 
 namespace runbot::test {
 
@@ -65,6 +68,27 @@ SlurmCluster::~SlurmCluster() { stop(); }
 
 Cmd SlurmCluster::client(const std::vector<std::string>& argv) const {
   return run(argv, {}, env());
+}
+
+bool SlurmCluster::kill_slurmd() {
+  std::string pid_text = read_text(dir_ / "run" / "slurmd.pid");
+  pid_t pid = static_cast<pid_t>(std::atoi(pid_text.c_str()));
+  if (pid <= 1 || ::kill(pid, SIGKILL) != 0) return false;
+  for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return ::kill(pid, 0) != 0;
+}
+
+bool SlurmCluster::restart_slurmd() {
+  Cmd started = run({"slurmd", "-N", "localhost", "-f", conf().string()}, {}, env());
+  if (started.status != 0) return false;
+  // Bounded: the controller takes the node back once slurmd registers (ReturnToService=2).
+  for (int i = 0; i < 600; ++i) {
+    Cmd s = client({"sinfo", "-h", "-o", "%t"});
+    if (s.status == 0 && (s.out == "idle\n" || s.out == "mix\n" || s.out == "alloc\n")) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 }  // namespace runbot::test

@@ -26,6 +26,10 @@ class SlurmCluster {
   std::map<std::string, std::string> env() const { return {{"SLURM_CONF", conf().string()}}; }
   // Runs a Slurm client command (sbatch, squeue, ...) against this cluster.
   Cmd client(const std::vector<std::string>& argv) const;
+  // A node failure: SIGKILL to slurmd (its pid file). True when it was running and is gone.
+  bool kill_slurmd();
+  // Starts slurmd again and waits (bounded) until the node is idle again; true when it is.
+  bool restart_slurmd();
 
  private:
   SlurmCluster() = default;

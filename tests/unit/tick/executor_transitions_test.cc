@@ -162,6 +162,20 @@ TEST_F(ExecutorTransitions, IdAndHostFoundByTheProbeAreRecorded) {
   EXPECT_EQ(reload(1).state, JobState::building);
 }
 
+TEST_F(ExecutorTransitions, InstanceMovedToAnotherPortOnItsNodeIsServedThere) {
+  Job j = add(1, JobState::building);
+  j.port = 8100;
+  db_->update_job(j);
+  write_ok_result(1);
+  fake_->probes[1].runner = MarkerState::present;
+  fake_->probes[1].runner_alive = true;
+  fake_->probes[1].instance_alive = true;
+  fake_->probes[1].instance_port = 8107;  // 8100 was taken on the node
+  reap(config_, paths_, *db_, kStart + 30, executors_);
+  EXPECT_EQ(reload(1).state, JobState::running);
+  EXPECT_EQ(reload(1).port, 8107);
+}
+
 TEST_F(ExecutorTransitions, RunningJobWhoseInstanceIsGoneIsDoneAndCleanedUp) {
   add(1, JobState::running);
   add(2, JobState::running);
