@@ -48,6 +48,9 @@ struct RunOptions {
   uid_t uid = static_cast<uid_t>(-1);  // setgroups/setgid/setuid to these, if set
   gid_t gid = static_cast<gid_t>(-1);
   bool no_new_privs = false;
+  // SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG): a VCS command of a tick
+  // that was killed must not go on fetching, unbounded, beside the next tick's fetch.
+  bool die_with_parent = false;
 
   // Options that only set the working directory and/or the timeout.
   static RunOptions in(std::filesystem::path dir, int timeout = 0) {

@@ -61,6 +61,7 @@ struct ChildPlan {
   std::string cwd;
   std::string log;  // empty = keep the pipes set up by the caller
   const RunOptions& opts;
+  pid_t parent = getpid();  // for die_with_parent: the parent may be gone before prctl
 
   ChildPlan(const std::vector<std::string>& args, const RunOptions& o)
       : cwd(o.cwd.string()), opts(o) {
@@ -192,6 +193,9 @@ bool confine(const RunOptions& o, int report_fd) {
     _exit(127);
   }
   if (!confine(plan.opts, report_fd)) _exit(127);
+  if (plan.opts.die_with_parent &&
+      (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != plan.parent))
+    _exit(127);
   environ = const_cast<char**>(plan.envp.data());  // so execvp searches the new PATH
   execvp(plan.argv[0], plan.argv.data());
   write_report(report_fd, Stage::exec, errno);

@@ -30,6 +30,7 @@ constexpr std::string_view kHeadFile = "runbot-rev";  // in a branch folder: the
 
 RunOptions brz_options(const fs::path& mirror, int timeout_seconds = 0) {
   RunOptions o;
+  o.die_with_parent = true;  // never outlives a killed tick (or runner)
   const char* path = std::getenv("PATH");
   o.env["PATH"] = std::string(kSystemPath) + (path && *path ? ":" + std::string(path) : "");
   // No user configuration or plugins (BZR_HOME too: brz falls back to ~/.bazaar).

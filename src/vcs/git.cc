@@ -17,6 +17,7 @@ namespace {
 
 RunOptions git_options(int timeout_seconds = 0) {
   RunOptions o;
+  o.die_with_parent = true;  // never outlives a killed tick (or runner)
   o.env["GIT_TERMINAL_PROMPT"] = "0";
   o.timeout_seconds = timeout_seconds;
   return o;

@@ -24,6 +24,7 @@ constexpr std::string_view kPathName = "runbot-remote";
 // Plain output, no user or system configuration, UTF-8 names.
 RunOptions hg_options(int timeout_seconds = 0) {
   RunOptions o;
+  o.die_with_parent = true;  // never outlives a killed tick (or runner)
   o.env["HGPLAIN"] = "1";
   o.env["HGRCPATH"] = "";
   o.env["HGENCODING"] = "utf-8";

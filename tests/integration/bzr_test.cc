@@ -2,9 +2,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "job/export.h"
 #include "support/support.h"
@@ -103,6 +109,45 @@ class BzrUpdate : public ::testing::Test {
 
   std::vector<RemoteHeads> update(const ProjectConfig& p) { return bzr.update(p, mirror, nullptr); }
 };
+
+// A brz killed at its fetch bound leaves its branch write lock (`.bzr/branch/lock/held`): every
+// later pull failed with "Could not acquire lock". The next fetch breaks it (only the fetching
+// tick, under fetch.lock, writes a mirror) and goes on.
+TEST_F(BzrUpdate, LockLeftByAKilledPullIsBrokenByTheNextFetch) {
+  main.commit("trunk", "a.txt", "1\n");
+  auto p = project_with({(main.path() / "trunk").string()});
+  ASSERT_TRUE(update(p)[0].ok);
+  fs::path branch;
+  for (const auto& e : fs::recursive_directory_iterator(mirror))
+    if (e.path().filename() == "branch" && fs::exists(e.path() / "format"))
+      branch = e.path().parent_path().parent_path();
+  ASSERT_FALSE(branch.empty());
+  // A remote that accepts the connection (the kernel's backlog) and never answers.
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string pid = test::sh(
+      "BRZ_LOG=/dev/null setsid brz pull -q --overwrite -d " + branch.string() +
+      " http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x >/dev/null 2>&1 & echo $!");
+  const fs::path held = branch / ".bzr" / "branch" / "lock" / "held";
+  for (int i = 0; i < 200 && !fs::exists(held); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(held)) << "brz never took its lock";
+  ::kill(-std::stoi(pid), SIGKILL);
+  for (int i = 0; i < 100 && ::kill(-std::stoi(pid), 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ::close(listener);
+
+  std::string second = main.commit("trunk", "a.txt", "2\n");
+  auto after = update(p);
+  ASSERT_TRUE(after[0].ok) << after[0].error;
+  EXPECT_EQ(by_branch(after[0])["trunk"].rev, second);
+}
 
 TEST_F(BzrUpdate, SharedRepositoryAndSingleBranchRemotes) {
   std::string trunk = main.commit("trunk", "a.txt", "1\n", kBillion);

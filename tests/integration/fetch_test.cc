@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -163,6 +165,28 @@ TEST(Fetch, CommandsAnswerWhileATickIsStuckOnASilentRemote) {
   for (const auto& j : all["jobs"])
     if (j["id"] == 1) killed = j["result"] == "killed";
   EXPECT_TRUE(killed) << all.dump(2);
+}
+
+// A tick killed (-9) while a fetch waits on a silent remote: its git must not stay behind,
+// stuck for good and writing into the mirror beside the next tick's fetch.
+TEST(Fetch, TickKilledWhileFetchingLeavesNoVcsCommandBehind) {
+  SilentRemote silent;
+  Family f("fetch_timeout = 120");
+  const std::string url = fmt::format("git://127.0.0.1:{}/server", silent.port());
+  add_remote(f, "server", url);
+  const char* other = std::getenv("RUNBOT_TEST_BINARY");
+  const std::string binary = other && *other ? other : RUNBOT_BINARY;
+  std::string pid =
+      sh("setsid " + binary + " --dir " + f.state.string() + " tick >/dev/null 2>&1 & echo $!");
+  ASSERT_TRUE(silent.wait_for(1));
+  ASSERT_FALSE(processes_with(url).empty()) << "no fetch of the silent remote is running";
+  ::kill(-std::stoi(pid), SIGKILL);
+  EXPECT_TRUE(none_left(url)) << "the killed tick's fetch of " << url << " is still running";
+  for (int p : processes_with(url)) ::kill(p, SIGKILL);  // (cleanup when it failed)
+
+  silent.hang_up();
+  Cmd t = f.tick();
+  EXPECT_EQ(t.status, 0) << t.out << t.err;
 }
 
 TEST(Fetch, InitGivesUpASilentRemoteAtFetchTimeoutAndShowsProgress) {
