@@ -5,6 +5,8 @@
 // recording, and clean leaving no Slurm job of the runbot.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <set>
@@ -12,7 +14,9 @@
 #include <thread>
 
 #include "family.h"
+#include "job/job_file.h"
 #include "support/slurm.h"
+#include "util/fd.h"
 
 namespace runbot::test {
 namespace {
@@ -94,7 +98,7 @@ struct SlurmFamily {
     return jobs.empty() ? nlohmann::json() : jobs.front();
   }
   std::string code(int64_t id) const {
-    Cmd c = run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+    Cmd c = run({"curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "-H",
                  fmt::format("Host: {}.runbot.localhost", id),
                  fmt::format("http://127.0.0.1:{}/", port)});
     return c.out;
@@ -284,12 +288,64 @@ TEST(SlurmE2E, WakeStartsTheInstanceInANewSlurmJob) {
   EXPECT_EQ(s.slurm_state(woken["executor"]["id"]), "RUNNING");
   bool answered = false;
   for (int i = 0; i < 50 && !answered; ++i) {
-    Cmd c = run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+    Cmd c = run({"curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
                  fmt::format("http://127.0.0.1:{}/", woken["port"].get<int>())});
     answered = c.out == "200";
     if (!answered) std::this_thread::sleep_for(200ms);
   }
   EXPECT_TRUE(answered) << "the woken instance never answered";
+}
+
+// SPEC: "on a port of port_range free on its node". The job waits in Slurm's queue (held)
+// while the port the tick chose gets taken on the node: the instance takes another.
+TEST(SlurmE2E, PortTakenOnTheNodeMovesTheInstanceToAFreeOne) {
+  RUNBOT_REQUIRE_SLURM(cluster);
+  SlurmFamily s(cluster, "workers = 1", "sbatch_args = [\"--hold\"]\n");
+  s.f->tick();
+  auto st = s.f->status();
+  int64_t id = 0;
+  std::string slurm_id;
+  for (const auto& j : st["jobs"])
+    if (j["state"] == "building") {
+      id = j["id"];
+      slurm_id = j["executor"]["id"];
+    }
+  ASSERT_NE(id, 0) << st.dump(2);
+  auto spec = read_job_spec(s.f->state / "jobs" / std::to_string(id));
+  ASSERT_TRUE(spec) << spec.error().message;
+  int chosen = spec->port;
+  ASSERT_GT(chosen, 0);
+  // Taken on the node before the job runs there.
+  Fd taken(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int one = 1;  // earlier tests' connections to this range may linger in TIME_WAIT
+  ::setsockopt(taken.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(chosen));
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  ASSERT_EQ(::bind(taken.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(taken.get(), 1), 0);
+  Cmd release = cluster->client({"scontrol", "release", slurm_id});
+  ASSERT_EQ(release.status, 0) << release.err;
+  ASSERT_TRUE(s.tick_until([&](const nlohmann::json& now) {
+    for (const auto& j : now["jobs"])
+      if (j["id"] == id) return j["state"] == "running";
+    return false;
+  }));
+  nlohmann::json job, now = s.f->status();
+  for (const auto& j : now["jobs"])
+    if (j["id"] == id) job = j;
+  ASSERT_TRUE(job["port"].is_number()) << job.dump(2);
+  int port = job["port"];
+  EXPECT_NE(port, chosen);
+  bool answered = false;
+  for (int i = 0; i < 50 && !answered; ++i) {
+    Cmd c = run({"curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                 fmt::format("http://127.0.0.1:{}/", port)});
+    answered = c.out == "200";
+    if (!answered) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(answered) << "the instance does not answer on the port status.json gives";
 }
 
 // Last: it takes the node down for a while (slurmd killed, the node declared DOWN after
