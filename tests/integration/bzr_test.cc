@@ -123,17 +123,10 @@ TEST_F(BzrUpdate, LockLeftByAKilledPullIsBrokenByTheNextFetch) {
       branch = e.path().parent_path().parent_path();
   ASSERT_FALSE(branch.empty());
   // A remote that accepts the connection (the kernel's backlog) and never answers.
-  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 8), 0);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  test::LoopbackListener listener(0, 8);
   std::string pid = test::sh(
       "BRZ_LOG=/dev/null setsid brz pull -q --overwrite -d " + branch.string() +
-      " http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x >/dev/null 2>&1 & echo $!");
+      " http://127.0.0.1:" + std::to_string(listener.port()) + "/x >/dev/null 2>&1 & echo $!");
   const fs::path held = branch / ".bzr" / "branch" / "lock" / "held";
   for (int i = 0; i < 200 && !fs::exists(held); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -141,7 +134,7 @@ TEST_F(BzrUpdate, LockLeftByAKilledPullIsBrokenByTheNextFetch) {
   ::kill(-std::stoi(pid), SIGKILL);
   for (int i = 0; i < 100 && ::kill(-std::stoi(pid), 0) == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ::close(listener);
+  listener.close();
 
   std::string second = main.commit("trunk", "a.txt", "2\n");
   auto after = update(p);

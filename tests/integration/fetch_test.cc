@@ -26,20 +26,11 @@ namespace {
 class SilentRemote {
  public:
   SilentRemote() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
     thread_ = std::thread([this] {
       while (!stop_) {
-        pollfd p{fd_, POLLIN, 0};
+        pollfd p{listener_.fd(), POLLIN, 0};
         if (::poll(&p, 1, 50) <= 0) continue;
-        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        int c = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
         if (c < 0) continue;
         std::lock_guard<std::mutex> lock(mutex_);
         held_.push_back(c);
@@ -47,7 +38,7 @@ class SilentRemote {
     });
   }
   ~SilentRemote() { hang_up(); }
-  int port() const { return port_; }
+  int port() const { return listener_.port(); }
   size_t accepted() {
     std::lock_guard<std::mutex> lock(mutex_);
     return held_.size() + closed_;
@@ -63,7 +54,7 @@ class SilentRemote {
     if (thread_.joinable()) {
       stop_ = true;
       thread_.join();
-      ::close(fd_);
+      listener_.close();
     }
     std::lock_guard<std::mutex> lock(mutex_);
     for (int c : held_) ::close(c);
@@ -72,8 +63,7 @@ class SilentRemote {
   }
 
  private:
-  int fd_ = -1;
-  int port_ = 0;
+  LoopbackListener listener_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::mutex mutex_;

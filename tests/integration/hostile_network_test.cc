@@ -22,19 +22,9 @@ namespace fs = std::filesystem;
 
 // A listener of the test on 127.0.0.1 (the host's loopback).
 struct Listener {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  int port = 0;
-  Listener() {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(fd, 16), 0);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
-  }
-  ~Listener() { ::close(fd); }
+  LoopbackListener socket{SOCK_NONBLOCK};
+  const int fd = socket.fd();
+  const int port = socket.port();
   // Connections accepted now (each closed).
   int accepted() const {
     int n = 0;

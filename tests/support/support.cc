@@ -185,6 +185,23 @@ int free_port() {
   return port;
 }
 
+LoopbackListener::LoopbackListener(int socket_flags, int backlog) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | socket_flags, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::listen(fd_, backlog), 0);
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+void LoopbackListener::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
 nlohmann::json status_json(const fs::path& dir, bool all) { return Launch{}.status(dir, all); }
 
 nlohmann::json Launch::status(const fs::path& dir, bool all) const {

@@ -87,6 +87,23 @@ bool none_left(const std::string& text, double seconds = 5);
 // A TCP port nothing is bound to on 127.0.0.1 now.
 int free_port();
 
+// A TCP socket listening on 127.0.0.1 on a port the kernel chose (a remote that never answers,
+// a squatter); closed with the object. `socket_flags` are added to SOCK_STREAM|SOCK_CLOEXEC.
+class LoopbackListener {
+ public:
+  explicit LoopbackListener(int socket_flags = 0, int backlog = 16);
+  ~LoopbackListener() { close(); }
+  LoopbackListener(const LoopbackListener&) = delete;
+  LoopbackListener& operator=(const LoopbackListener&) = delete;
+  int fd() const { return fd_; }
+  int port() const { return port_; }
+  void close();
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // Parses `status --json` of the state dir.
 // `status --json` (the current jobs; with `all`, every job) as a document.
 nlohmann::json status_json(const std::filesystem::path& dir, bool all = false);
