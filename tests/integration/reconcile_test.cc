@@ -10,7 +10,9 @@
 #include <set>
 #include <thread>
 
+#include "exec/process.h"
 #include "hostile.h"
+#include "job/job_file.h"
 
 namespace runbot::test {
 namespace {
@@ -24,17 +26,18 @@ std::set<int64_t> ids_of(const nlohmann::json& status) {
 }
 
 // The pid a process marker of job `id` names (0 when absent).
-int marker_pid(const Family& f, int64_t id, const char* marker) {
-  auto file = f.state / "jobs" / std::to_string(id) / marker;
-  if (!fs::exists(file)) return 0;
-  return nlohmann::json::parse(read_text(file))["pid"].get<int>();
+// The process a marker of job `id` names (pid and start time: the suite starts so many
+// processes that pids wrap around, and a bare pid from an old marker may name another test's
+// process); pid 0 without one.
+ProcessId marker_pid(const Family& f, int64_t id, const char* marker) {
+  auto m = read_process_marker(f.state / "jobs" / std::to_string(id) / marker);
+  return m && *m ? (**m).process : ProcessId{};
 }
 
-bool gone(int pid) {
+// True once `p` has ended (exited, a zombie, or its pid names another process now).
+bool gone(const ProcessId& p) {
   for (int i = 0; i < 100; ++i) {
-    if (!fs::exists(fmt::format("/proc/{}", pid))) return true;
-    std::string stat = read_text(fmt::format("/proc/{}/stat", pid));
-    if (stat.size() > stat.rfind(')') + 2 && stat[stat.rfind(')') + 2] == 'Z') return true;
+    if (!is_alive(p)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
@@ -53,7 +56,7 @@ TEST(Reconcile, JobIdsOfALostTransactionAreNeverHandedOutAgain) {
   for (int64_t id : launched) ASSERT_TRUE(fs::exists(f.state / "jobs" / std::to_string(id)));
   const std::string job_json =
       read_text(f.state / "jobs" / std::to_string(*launched.begin()) / "job.json");
-  std::vector<int> runners;
+  std::vector<ProcessId> runners;
   for (int64_t id : launched) runners.push_back(marker_pid(f, id, "runner.json"));
 
   // The WAL tail is lost: the DB no longer knows the jobs whose runners are building.
@@ -76,7 +79,8 @@ TEST(Reconcile, JobIdsOfALostTransactionAreNeverHandedOutAgain) {
   if (fs::exists(still)) {
     EXPECT_EQ(read_text(still), job_json);
   }
-  for (int pid : runners) EXPECT_TRUE(pid > 0 && gone(pid)) << "forgotten runner " << pid;
+  for (const ProcessId& p : runners)
+    EXPECT_TRUE(p.pid > 0 && gone(p)) << "forgotten runner " << p.pid;
 }
 
 // The lost transaction was the one that moved a pending job to building: its runner is alive
@@ -89,8 +93,8 @@ TEST(Reconcile, LostLaunchNeverLeavesTwoRunnersInOneFolder) {
   ASSERT_EQ(f.command({"build", "trunk"}).status, 0);  // job 1, pending
   fs::copy_file(f.state / "runbot.db", f.tmp / "pending.db");
   ASSERT_EQ(f.tick().status, 0);
-  const int first = marker_pid(f, 1, "runner.json");
-  ASSERT_GT(first, 0);
+  const ProcessId first = marker_pid(f, 1, "runner.json");
+  ASSERT_GT(first.pid, 0);
   for (const char* wal : {"runbot.db-wal", "runbot.db-shm"}) fs::remove(f.state / wal);
   fs::copy_file(f.tmp / "pending.db", f.state / "runbot.db", fs::copy_options::overwrite_existing);
 
@@ -98,9 +102,9 @@ TEST(Reconcile, LostLaunchNeverLeavesTwoRunnersInOneFolder) {
   ASSERT_EQ(t.status, 0) << t.out << t.err;
   EXPECT_TRUE(gone(first)) << "the runner of the lost launch still runs beside the new one\n"
                            << t.out;
-  const int second = marker_pid(f, 1, "runner.json");
-  EXPECT_GT(second, 0);
-  EXPECT_NE(second, first);
+  const ProcessId second = marker_pid(f, 1, "runner.json");
+  EXPECT_GT(second.pid, 0);
+  EXPECT_NE(second.pid, first.pid);
 }
 
 void remove_db(const Family& f) {
@@ -113,13 +117,13 @@ TEST(Reconcile, DeletedRunbotDbStopsTheForgottenInstancesAndTheirFolders) {
            "steps = [{ name = \"test\", run = \"true\" }]\n"
            "run = \"exec python3 -m http.server $RUNBOT_PORT --bind 127.0.0.1\"");
   ASSERT_TRUE(f.settle(60));
-  std::map<int64_t, int> instances;  // job -> pid of its instance
+  std::map<int64_t, ProcessId> instances;  // job -> its instance
   const nlohmann::json settled = f.status();
   for (const auto& j : settled["jobs"]) {
     ASSERT_EQ(j["state"], "running") << j.dump(2);
     int64_t id = j["id"].get<int64_t>();
     instances[id] = marker_pid(f, id, "instance.json");
-    ASSERT_GT(instances[id], 0);
+    ASSERT_GT(instances[id].pid, 0);
   }
   ASSERT_FALSE(instances.empty());
 
@@ -149,25 +153,26 @@ TEST(Reconcile, CleanAfterDeletedRunbotDbStopsTheForgottenInstances) {
            "steps = [{ name = \"test\", run = \"true\" }]\n"
            "run = \"exec python3 -m http.server $RUNBOT_PORT --bind 127.0.0.1\"");
   ASSERT_TRUE(f.settle(60));
-  std::vector<int> instances;
+  std::vector<ProcessId> instances;
   for (int64_t id : ids_of(f.status())) instances.push_back(marker_pid(f, id, "instance.json"));
   ASSERT_FALSE(instances.empty());
   remove_db(f);
   Cmd c = f.command({"clean"});
   EXPECT_EQ(c.status, 0) << c.out << c.err;
-  for (int pid : instances) EXPECT_TRUE(pid > 0 && gone(pid)) << "instance " << pid << " left";
+  for (const ProcessId& p : instances)
+    EXPECT_TRUE(p.pid > 0 && gone(p)) << "instance " << p.pid << " left";
 }
 
 // Kills everything of job `id` (as a power cut would): its runner, step and instance groups.
 void kill_job(const Family& f, int64_t id) {
   for (const char* m : {"runner.json", "step.json", "instance.json"})
-    if (int pid = marker_pid(f, id, m); pid > 0) {
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
+    if (ProcessId p = marker_pid(f, id, m); p.pid > 0 && is_alive(p)) {
+      ::kill(-p.pid, SIGKILL);
+      ::kill(p.pid, SIGKILL);
     }
   for (const char* m : {"runner.json", "step.json", "instance.json"})
-    if (int pid = marker_pid(f, id, m); pid > 0) {
-      EXPECT_TRUE(gone(pid)) << m;
+    if (ProcessId p = marker_pid(f, id, m); p.pid > 0) {
+      EXPECT_TRUE(gone(p)) << m;
     }
 }
 
