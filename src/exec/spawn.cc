@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -514,8 +515,13 @@ void PendingRun::cancel() {
 Result<PendingRun> prepare_to_file(const std::vector<std::string>& argv, const fs::path& log,
                                    const RunOptions& opts) {
   if (argv.empty() || argv[0].empty()) return Error{"cannot start an empty command"};
-  Fd gate_in, gate_out, report_in, report_out;
-  if (!make_pipe(gate_in, gate_out) || !make_pipe(report_in, report_out))
+  // The gate is a socketpair, not a pipe: opening it is a send(MSG_NOSIGNAL), so a child that
+  // is already gone (its cgroup join failed) is an EPIPE here, never a SIGPIPE that kills us.
+  int gate[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) != 0)
+    return Error{"cannot start " + argv[0] + ": socketpair: " + std::strerror(errno)};
+  Fd gate_in(gate[0]), gate_out(gate[1]), report_in, report_out;
+  if (!make_pipe(report_in, report_out))
     return Error{"cannot start " + argv[0] + ": pipe: " + std::strerror(errno)};
   RunOptions o = opts;
   o.gate_fd = gate_in.get();
@@ -544,7 +550,7 @@ Result<PendingRun> prepare_to_file(const std::vector<std::string>& argv, const f
 Result<RunOutput> PendingRun::run(const RunOptions& opts, milliseconds grace,
                                   const std::function<bool()>& should_stop) {
   if (pid_ <= 0) return Error{"cannot start " + program_ + ": not prepared"};
-  bool opened = write(gate_.get(), "1", 1) == 1;
+  bool opened = ::send(gate_.get(), "1", 1, MSG_NOSIGNAL) == 1;
   gate_.reset();
   auto reports = read_reports(report_.get());
   report_.reset();

@@ -378,5 +378,25 @@ TEST(ProcessPendingRun, ExecFailureIsReportedByRun) {
   EXPECT_NE(r.error().message.find("runbot-no-such-program"), std::string::npos);
 }
 
+// A child that is gone before its gate opens (it could not join its cgroup): run() reports
+// why; opening the gate must not raise SIGPIPE, which would kill the job's runner.
+TEST(ProcessPendingRun, ChildGoneBeforeTheGateOpensIsAnErrorNotASignal) {
+  TempDir dir;
+  RunOptions opts;
+  opts.join_cgroups = {(dir / "no-such-cgroup" / "cgroup.procs").string()};
+  auto pending = prepare_to_file({"true"}, dir / "log", opts);
+  ASSERT_TRUE(pending) << pending.error().message;
+  const std::string stat = fmt::format("/proc/{}/stat", pending->pid());
+  for (int i = 0; i < 250; ++i) {
+    std::string text = read_text(stat);
+    if (text.size() > text.rfind(')') + 2 && text[text.rfind(')') + 2] == 'Z') break;
+    std::this_thread::sleep_for(20ms);
+  }
+  auto r = pending->run({});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("cannot join its cgroup"), std::string::npos)
+      << r.error().message;
+}
+
 }  // namespace
 }  // namespace runbot
