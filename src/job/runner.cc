@@ -241,7 +241,8 @@ class JobRun {
 
   // The first step's process, forked now so that joining its cgroups (each cgroup v1 join
   // waits for an RCU grace period, 5-18 ms measured) overlaps the export; it waits until the
-  // sources are there. Nothing when there is no step or no cgroup to join.
+  // sources are there. Nothing when there is no step (without limits the
+  // early fork still takes the fork off the step's start).
   std::optional<PreparedStep> prepare_first_step() {
     if (spec_.build.steps.empty()) return std::nullopt;
     const StepConfig& step = spec_.build.steps.front();
