@@ -262,7 +262,13 @@ TEST_F(RunnerTest, StepMarkerNamesTheRunningStep) {
   std::optional<ProcessMarker> seen_marker;
   run(spec(8, {{"show", "echo started; " + sleeper + " & wait", 3}}), [&](pid_t) {
     ASSERT_TRUE(wait_for(dir / "logs/show.log", "started"));
+    // The runner writes step.json once bwrap has said who the namespace's init is: the step
+    // may print before that.
     auto m = read_process_marker(dir / marker::kStepProcess);
+    for (int i = 0; i < 100 && !(m && m->has_value()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      m = read_process_marker(dir / marker::kStepProcess);
+    }
     ASSERT_TRUE(m && m->has_value());
     seen_marker = **m;
     EXPECT_TRUE(is_alive(seen_marker->process));
