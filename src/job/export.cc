@@ -126,8 +126,10 @@ Status extract_fd(int fd, const fs::path& dest) {
   Fd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) return Error{fmt::format("cannot open {}: {}", dest.string(), strerror(errno))};
   archive* in = archive_read_new();
+  // git archive, hg archive and brz export all write a plain tar: no decompression filter.
+  // Reading only tar is also what lets the binary link libarchive statically without its
+  // other formats' libraries (libxml2 and ICU cost 2 ms at every start of the binary).
   archive_read_support_format_tar(in);
-  archive_read_support_filter_all(in);
   Status status;
   if (archive_read_open_fd(in, fd, 64 * 1024) != ARCHIVE_OK) {
     status = Error{fmt::format("cannot read the archive: {}", archive_message(in))};
