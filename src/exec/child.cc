@@ -42,6 +42,7 @@ namespace {
 // Child side, first: the cgroups, then the gate (prepare_to_file), before anything is opened
 // or created for the program.
 bool join_then_wait(const RunOptions& o, int report_fd) {
+  if (o.own_gate_fd >= 0) return true;  // the parent joins; the program waits itself
   for (const auto& procs : o.join_cgroups) {
     int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -67,6 +68,26 @@ bool join_then_wait(const RunOptions& o, int report_fd) {
     }
     close(o.gate_fd);
   }
+  return true;
+}
+
+// The fds the program gets: pass_fd as 3; with an own gate, the gate and its held write end
+// as own_gate_fd and the next. Each is first lifted above them all, so that no dup2 closes
+// another one still to be placed.
+bool place_fds(const RunOptions& o) {
+  std::pair<int, int> moves[3];
+  int count = 0;
+  if (o.pass_fd >= 0) moves[count++] = {o.pass_fd, 3};
+  if (o.own_gate_fd >= 0) {
+    moves[count++] = {o.gate_fd, o.own_gate_fd};
+    moves[count++] = {o.gate_hold_fd, o.own_gate_fd + 1};
+  }
+  for (int i = 0; i < count; ++i) {
+    moves[i].first = fcntl(moves[i].first, F_DUPFD_CLOEXEC, 64);
+    if (moves[i].first < 0) return false;
+  }
+  for (int i = 0; i < count; ++i)
+    if (dup2(moves[i].first, moves[i].second) < 0) return false;  // the copy: no CLOEXEC
   return true;
 }
 
@@ -113,7 +134,7 @@ bool confine(const RunOptions& o, int report_fd) {
   if (o.uid != static_cast<uid_t>(-1) && setuid(o.uid) != 0) return fail(Stage::user);
   if (o.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return fail(Stage::no_new_privs);
-  if (o.pass_fd >= 0 && !move_fd(o.pass_fd, 3)) return fail(Stage::pass_fd);
+  if (!place_fds(o)) return fail(Stage::pass_fd);
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -23,6 +24,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr milliseconds kSetupWait{15000};  // bwrap's own setup, on a loaded machine
+constexpr int kBlockFd = 4;                 // a prepared step's gate in bwrap (--block-fd)
 
 struct Prepared {
   std::vector<std::string> argv;
@@ -166,6 +168,15 @@ bool release(const std::vector<std::string>& cgroups, const std::string& limits,
   return empty;
 }
 
+// release() for the cgroups this process made for a step: kills what is left, removes them.
+void release_own(std::optional<Cgroup>& cgroup, const std::string& limits) {
+  if (!cgroup) return;
+  std::vector<std::string> dirs;
+  for (const auto& d : cgroup->dirs()) dirs.push_back(d.string());
+  release(dirs, limits, true);
+  cgroup.reset();
+}
+
 }  // namespace
 
 struct PreparedStep::State {
@@ -175,6 +186,8 @@ struct PreparedStep::State {
   std::string max_log, memory;
   uint64_t max_log_bytes = 0;
   fs::path log;
+  bool log_existed = false;
+  bool used = false;  // run_prepared took it
 };
 
 PreparedStep::PreparedStep() = default;
@@ -183,7 +196,11 @@ PreparedStep& PreparedStep::operator=(PreparedStep&&) noexcept = default;
 PreparedStep::~PreparedStep() {
   if (!state_) return;
   state_->child.cancel();
-  if (state_->p.cgroup) state_->p.cgroup->remove();
+  release_own(state_->p.cgroup, state_->p.limits);  // bwrap's sandbox may still be dying in it
+  // Dropped unrun: the step never ran, so no log of it either (bwrap opened it early).
+  std::error_code ec;
+  if (!state_->used && !state_->log_existed && size_of(state_->log) == 0)
+    fs::remove(state_->log, ec);
 }
 
 Result<PreparedStep> prepare_step(const SandboxRequest& request, const std::string& command,
@@ -195,11 +212,22 @@ Result<PreparedStep> prepare_step(const SandboxRequest& request, const std::stri
   PreparedStep::State& s = *step.state_;
   s.p = std::move(*prepared);
   s.log = log;
+  std::error_code ec;
+  s.log_existed = fs::exists(log, ec);
   s.log_start = size_of(log);
   s.max_log = request.config.max_log;
   s.max_log_bytes = request.config.max_log_bytes;
   s.memory = request.config.memory;
+  if (s.p.confined) {
+    // bwrap starts now and makes the sandbox while the caller works, then waits on its
+    // --block-fd; run_prepared moves it into its cgroups meanwhile.
+    auto& argv = s.p.argv;
+    argv.insert(std::find(argv.begin(), argv.end(), "--"),
+                {"--block-fd", std::to_string(kBlockFd)});
+    s.p.options.own_gate_fd = kBlockFd;
+  }
   auto child = prepare_to_file(s.p.argv, log, s.p.options);
+  s.p.info_write.reset();  // bwrap's copy only: its EOF says the sandbox is made (or failed)
   if (!child) {
     if (s.p.cgroup) s.p.cgroup->remove();
     s.p.cgroup.reset();
@@ -214,16 +242,30 @@ Result<StepRun> run_prepared(PreparedStep step, int timeout_seconds,
                              const std::function<void(const Confined&)>& on_start) {
   if (!step.state_) return Error{"the step was not prepared"};
   PreparedStep::State& s = *step.state_;
+  s.used = true;
   Prepared& p = s.p;
   std::optional<pid_t> init;
+  if (p.confined) {
+    // The sandbox waits on its gate; nothing of the step runs before every process of it is
+    // in the step's cgroups: bwrap (from the fork) and its sandbox (named by --info-fd).
+    Status ready = s.child.exec_status();
+    if (ready) {
+      init = read_child_pid(p.info_read.get());
+      if (!init) ready = Error{bwrap_error(s.log, s.log_start)};
+    }
+    if (ready && p.cgroup) ready = s.child.join({*init});
+    if (!ready) {
+      s.child.cancel();
+      release_own(p.cgroup, p.limits);
+      StepRun run;
+      run.failure = "sandbox: " + ready.error().message;
+      return run;
+    }
+  }
   Confined started;
   RunOptions run_options;
   run_options.timeout_seconds = timeout_seconds;
   run_options.on_start = [&](pid_t pid) {
-    if (p.confined) {
-      p.info_write.reset();
-      init = read_child_pid(p.info_read.get());
-    }
     started = confined_of(p, pid, init);
     if (on_start) on_start(started);
   };
@@ -240,12 +282,7 @@ Result<StepRun> run_prepared(PreparedStep step, int timeout_seconds,
   StepRun run;
   if (init) end_namespace(started.sandbox);
   bool oom = p.cgroup && p.cgroup->oom_killed();
-  if (p.cgroup) {
-    std::vector<std::string> dirs;
-    for (const auto& d : p.cgroup->dirs()) dirs.push_back(d.string());
-    release(dirs, p.limits, true);
-    p.cgroup.reset();
-  }
+  release_own(p.cgroup, p.limits);
   if (!out) {
     run.failure = p.confined ? "sandbox: " + out.error().message : out.error().message;
     return run;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <future>
 #include <vector>
 
 #include "util/fd.h"
@@ -35,6 +36,13 @@ struct RunOptions {
   // Set by prepare_to_file: after joining its cgroups the child waits for one byte here (EOF:
   // it leaves without running anything), then does the rest and execs.
   int gate_fd = -1;
+  // prepare_to_file only, for a program with a gate of its own (bwrap --block-fd): the child
+  // neither joins `join_cgroups` nor waits, it execs at once with the gate as this fd and a
+  // write end of the gate as the next one, so that the gate never reads EOF (only the byte
+  // run() sends opens it). The parent moves the processes into the cgroups meanwhile
+  // (PendingRun::join). -1: the child joins and waits itself.
+  int own_gate_fd = -1;
+  int gate_hold_fd = -1;  // set by prepare_to_file: that write end
   // Root only: a private mount namespace with a tmpfs at `stage_root` and these directories
   // bind-mounted into it (source, target), so that an unprivileged bwrap can reach them
   // whatever the modes of their parents.
@@ -131,11 +139,13 @@ Result<RunOutput> run_to_file(const std::vector<std::string>& argv,
                               std::chrono::milliseconds grace = std::chrono::seconds(5),
                               const std::function<bool()>& should_stop = nullptr);
 
-// A run_to_file child forked ahead of time. It has joined its cgroups (on cgroup v1 every join
-// waits for an RCU grace period: 5-18 ms measured here) and waits at a gate, so that the
-// caller's own work (a job's export) overlaps that wait. run() opens the gate and is then
-// run_to_file; a PendingRun dropped without run() lets the child leave at the gate, runs
-// nothing and reaps it.
+// A run_to_file child forked ahead of time, waiting at a gate so that the caller's own work
+// (a job's export) overlaps its start. On cgroup v1 every join of a cgroup waits for an RCU
+// grace period (5-18 ms measured here), which the wait overlaps too. Either the child joins
+// its cgroups and waits in our code, or (RunOptions::own_gate_fd) it execs at once and the
+// program waits on the gate itself while we move it into its cgroups from here. run() opens
+// the gate and is then run_to_file; a PendingRun dropped without run() runs nothing: the
+// child leaves at the gate (or, with an own gate, its group is killed) and is reaped.
 class PendingRun {
  public:
   PendingRun() = default;
@@ -147,11 +157,16 @@ class PendingRun {
 
   // The child's pid (the leader of its process group), 0 once run or cancelled.
   pid_t pid() const { return pid_; }
+  // Own gate: whether the exec succeeded (waits for it), with the child's reason if not.
+  Status exec_status();
+  // Own gate: waits until the child is in its cgroups, then moves `more` there too (processes
+  // it made since: bwrap's sandbox, waiting on the gate). The gate must not open before.
+  Status join(const std::vector<pid_t>& more = {});
   // Opens the gate; `opts` give the timeout and on_start (the rest was fixed at fork).
   Result<RunOutput> run(const RunOptions& opts,
                         std::chrono::milliseconds grace = std::chrono::seconds(5),
                         const std::function<bool()>& should_stop = nullptr);
-  // Closes the gate unopened and reaps the child.
+  // Closes the gate unopened (with an own gate: kills the child's group first) and reaps it.
   void cancel();
 
  private:
@@ -161,10 +176,18 @@ class PendingRun {
   Fd report_;  // the child's CLOEXEC report pipe: EOF at exec
   Fd gate_;    // our end of the gate
   std::string program_, log_, cwd_;
+  bool own_gate_ = false;
+  std::vector<std::string> procs_;  // own gate: the cgroup.procs files we move it into
+  std::future<std::string> joining_;  // own gate: moving the child ("" or why not); a join
+                                      // can wait 5-18 ms (see above), so it runs meanwhile
+  std::string join_error_;
+  bool reports_read_ = false;
+  std::string exec_error_;  // why the child did not exec ("": it did, or not known yet)
 };
 
 // Forks run_to_file's child for argv now (it joins `opts.join_cgroups`, then waits at the
-// gate); `opts.timeout_seconds` and `opts.on_start` are taken by run() instead.
+// gate, or with `opts.own_gate_fd` execs at once); `opts.timeout_seconds` and `opts.on_start`
+// are taken by run() instead.
 Result<PendingRun> prepare_to_file(const std::vector<std::string>& argv,
                                    const std::filesystem::path& log, const RunOptions& opts);
 

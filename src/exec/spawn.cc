@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "exec/child.h"
@@ -286,18 +287,72 @@ PendingRun& PendingRun::operator=(PendingRun&& other) noexcept {
     program_ = std::move(other.program_);
     log_ = std::move(other.log_);
     cwd_ = std::move(other.cwd_);
+    own_gate_ = other.own_gate_;
+    procs_ = std::move(other.procs_);
+    joining_ = std::move(other.joining_);
+    join_error_ = std::move(other.join_error_);
+    reports_read_ = other.reports_read_;
+    exec_error_ = std::move(other.exec_error_);
   }
   return *this;
 }
 
+namespace {
+
+// Moves process `pid` (its whole thread group) into each cgroup; "" or why not.
+std::string join_cgroups(const std::vector<std::string>& procs, pid_t pid) {
+  const std::string text = std::to_string(pid);
+  for (const auto& file : procs) {
+    Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      return "cannot join its cgroup: " + file + ": " + std::strerror(errno);
+  }
+  return "";
+}
+
+}  // namespace
+
 void PendingRun::cancel() {
+  if (joining_.valid()) joining_.get();
+  // Our own unreaped child leads the group: its id cannot have been reused. An own gate never
+  // reads EOF (the program holds a write end of it), so the group is killed; its other member
+  // is bwrap's sandbox, still waiting at the gate.
+  if (own_gate_ && pid_ > 0) kill(-pid_, SIGKILL);
   gate_.reset();
   report_.reset();
   if (pid_ > 0) {
     int st;
     reap_blocking(pid_, &st);  // it only waits at the gate: EOF ends it at once
+    if (own_gate_) kill(-pid_, SIGKILL);  // a member forked after the first kill
   }
   pid_ = 0;
+}
+
+Status PendingRun::exec_status() {
+  if (!reports_read_ && report_) {
+    auto reports = read_reports(report_.get());
+    report_.reset();
+    reports_read_ = true;
+    if (!reports.empty()) {
+      RunOptions shown;
+      shown.cwd = cwd_;
+      ChildPlan plan({}, shown);
+      plan.log = log_;
+      exec_error_ = stage_error(program_, plan, reports.front());
+    }
+  }
+  if (!exec_error_.empty()) return Error{exec_error_};
+  return {};
+}
+
+Status PendingRun::join(const std::vector<pid_t>& more) {
+  if (joining_.valid()) join_error_ = joining_.get();
+  if (!join_error_.empty()) return Error{join_error_};
+  for (pid_t p : more) {
+    join_error_ = join_cgroups(procs_, p);
+    if (!join_error_.empty()) return Error{join_error_};
+  }
+  return {};
 }
 
 Result<PendingRun> prepare_to_file(const std::vector<std::string>& argv, const fs::path& log,
@@ -311,8 +366,10 @@ Result<PendingRun> prepare_to_file(const std::vector<std::string>& argv, const f
   Fd gate_in(gate[0]), gate_out(gate[1]), report_in, report_out;
   if (!make_pipe(report_in, report_out))
     return Error{"cannot start " + argv[0] + ": pipe: " + std::strerror(errno)};
+  const bool own_gate = opts.own_gate_fd >= 0;
   RunOptions o = opts;
   o.gate_fd = gate_in.get();
+  o.gate_hold_fd = own_gate ? gate_out.get() : -1;
   o.on_start = nullptr;
   ChildPlan plan(argv, o);
   plan.log = log.string();
@@ -320,7 +377,8 @@ Result<PendingRun> prepare_to_file(const std::vector<std::string>& argv, const f
   if (pid < 0) return Error{"cannot start " + argv[0] + ": fork: " + std::strerror(errno)};
   if (pid == 0) {
     report_in.reset();
-    gate_out.reset();  // else the gate never sees EOF when the parent drops it
+    // Else the gate never sees EOF when the parent drops it; an own gate keeps its copy.
+    if (!own_gate) gate_out.reset();
     setpgid(0, 0);
     exec_child(plan, report_out.get());
   }
@@ -332,28 +390,32 @@ Result<PendingRun> prepare_to_file(const std::vector<std::string>& argv, const f
   run.program_ = argv[0];
   run.log_ = plan.log;
   run.cwd_ = plan.cwd;
+  run.own_gate_ = own_gate;
+  if (own_gate && !opts.join_cgroups.empty()) {
+    run.procs_ = opts.join_cgroups;
+    run.joining_ = std::async(std::launch::async,
+                              [procs = run.procs_, pid] { return join_cgroups(procs, pid); });
+  }
   return run;
 }
 
 Result<RunOutput> PendingRun::run(const RunOptions& opts, milliseconds grace,
                                   const std::function<bool()>& should_stop) {
   if (pid_ <= 0) return Error{"cannot start " + program_ + ": not prepared"};
+  auto fail = [&](const std::string& why) -> Result<RunOutput> {
+    cancel();
+    return Error{why};
+  };
+  if (own_gate_) {
+    if (auto st = exec_status(); !st) return fail(st.error().message);
+    if (auto st = join(); !st) return fail("cannot start " + program_ + ": " + st.error().message);
+  }
   bool opened = ::send(gate_.get(), "1", 1, MSG_NOSIGNAL) == 1;
   gate_.reset();
-  auto reports = read_reports(report_.get());
-  report_.reset();
+  if (auto st = exec_status(); !st) return fail(st.error().message);
   pid_t pid = pid_;
+  if (!opened) return fail("cannot start " + program_ + ": its gate is broken");
   pid_ = 0;
-  if (!reports.empty() || !opened) {
-    int st;
-    reap_blocking(pid, &st);
-    if (reports.empty()) return Error{"cannot start " + program_ + ": its gate is broken"};
-    RunOptions shown;
-    shown.cwd = cwd_;
-    ChildPlan plan({}, shown);
-    plan.log = log_;
-    return Error{stage_error(program_, plan, reports.front())};
-  }
   return wait_to_file(pid, opts, grace, should_stop);
 }
 

@@ -397,8 +397,14 @@ int run_job(const Paths& paths, int64_t id, int port_lo, int port_hi) {
   ProcessMarker self;
   self.process = self_process_id();
   self.started_at = now();
-  if (auto st = write_process_marker(dir / marker::kRunner, self); !st)
-    fmt::print(stderr, "{}\n", st.error().message);
+  // The local executor wrote it already, naming this very process; a runner started some
+  // other way (Slurm, by hand) names itself. (A write is an fsync before the first step.)
+  auto marked = read_process_marker(dir / marker::kRunner);
+  bool named = marked && *marked && (*marked)->process == self.process;
+  if (!named) {
+    if (auto st = write_process_marker(dir / marker::kRunner, self); !st)
+      fmt::print(stderr, "{}\n", st.error().message);
+  }
   auto spec = read_job_spec(dir);
   if (!spec) {
     fmt::print(stderr, "{}\n", spec.error().message);
