@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "exec/proc_stat.h"
+#include "util/failpoint.h"
 #include "util/fd.h"
 
 namespace runbot {
@@ -265,10 +266,18 @@ Result<StepRun> run_prepared(PreparedStep step, int timeout_seconds,
   Confined started;
   RunOptions run_options;
   run_options.timeout_seconds = timeout_seconds;
-  run_options.on_start = [&](pid_t pid) {
-    started = confined_of(p, pid, init);
+  if (p.confined) {
+    // Told before the gate opens: were the runner to die now, its marker (step.json) already
+    // names the sandbox waiting on the gate, for reconcile to stop.
+    started = confined_of(p, s.child.pid(), init);
     if (on_start) on_start(started);
-  };
+    failpoint("step.before-gate");
+  } else {
+    run_options.on_start = [&](pid_t pid) {
+      started = confined_of(p, pid, init);
+      if (on_start) on_start(started);
+    };
+  }
   const uint64_t max_log = s.max_log_bytes;
   const fs::path& log = s.log;
   bool log_over = false;

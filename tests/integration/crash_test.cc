@@ -105,6 +105,40 @@ TEST(CrashSafety, RunnerKilledMidStepEndsKoWithoutOrphans) {
   EXPECT_TRUE(processes_under(f.state).empty());
 }
 
+// The first step's sandbox is made during the export and waits at its gate (exec/confined):
+// a runner killed then must not leave it behind, nor let it run.
+TEST(CrashSafety, RunnerKilledWhileItsSandboxWaitsAtTheGateLeavesNothing) {
+  Family f("workers = 1", "steps = [{ name = \"test\", run = 'touch \"$RUNBOT_SRC/ran\"' }]");
+  Cmd t = runbot(f.state, {"tick"}, {{"RUNBOT_FAILPOINT", "step.before-gate"}});
+  ASSERT_EQ(t.status, 0) << t.err;
+  fs::path dir = f.state / "jobs" / "1";
+  std::optional<ProcessMarker> runner;
+  for (int i = 0; i < 100 && !runner; ++i) {
+    if (auto m = read_process_marker(dir / marker::kRunner); m && *m) runner = **m;
+    if (!runner) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(runner);
+  for (int i = 0; i < 200 && is_alive(runner->process); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_FALSE(is_alive(runner->process)) << "the runner did not reach its failpoint";
+  auto step = read_process_marker(dir / marker::kStepProcess);
+  ASSERT_TRUE(step && *step) << "step.json must name the waiting sandbox";
+  ASSERT_GT((*step)->sandbox.pid, 1);
+  EXPECT_TRUE(is_alive((*step)->sandbox));  // it waits at its gate
+  ASSERT_EQ(f.tick().status, 0);
+  auto j = jobs_of(f.status(), "trunk").at(0);
+  EXPECT_EQ(j["result"], "ko") << j.dump();
+  EXPECT_EQ(j["note"], "runner died") << j.dump();
+  EXPECT_FALSE(is_alive((*step)->process));
+  EXPECT_FALSE(is_alive((*step)->sandbox));
+  for (const auto& cgroup : (*step)->cgroups) EXPECT_FALSE(fs::exists(cgroup)) << cgroup;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(fs::exists(dir / "src" / "ran")) << "the step ran after its runner died";
+  // The tick started the next job meanwhile: stop it, then nothing may be left.
+  ASSERT_EQ(runbot(f.state, {"kill", "2"}).status, 0);
+  EXPECT_TRUE(processes_under(f.state).empty());
+}
+
 TEST(CrashSafety, CorruptMarkersAreReportedAndTheTickCarriesOn) {
   Family f("workers = 1", "steps = [{ name = \"test\", run = \"sleep 300\" }]");
   ASSERT_EQ(f.tick().status, 0);
