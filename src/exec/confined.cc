@@ -204,6 +204,11 @@ PreparedStep::~PreparedStep() {
     fs::remove(state_->log, ec);
 }
 
+Confined PreparedStep::waiting() const {
+  if (!state_) return {};
+  return confined_of(state_->p, state_->child.pid(), std::nullopt);
+}
+
 Result<PreparedStep> prepare_step(const SandboxRequest& request, const std::string& command,
                                   const fs::path& log) {
   auto prepared = prepare(request, command);

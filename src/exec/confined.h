@@ -46,6 +46,8 @@ class PreparedStep {
   PreparedStep(PreparedStep&&) noexcept;
   PreparedStep& operator=(PreparedStep&&) noexcept;
   ~PreparedStep();
+  // What waits: its process (bwrap, or the forked shell) and its cgroups, for a marker.
+  Confined waiting() const;
   struct State;
 
  private:

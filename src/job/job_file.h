@@ -11,6 +11,7 @@
 #include "exec/confined.h"
 #include "exec/process.h"
 #include "model.h"
+#include "util/atomic_file.h"
 #include "util/result.h"
 
 namespace runbot {
@@ -110,7 +111,8 @@ inline bool stop_marked(const ProcessMarker& m,
 }
 inline bool marked_alive(const ProcessMarker& m) { return confined_alive(confined_of(m)); }
 
-Status write_process_marker(const std::filesystem::path& file, const ProcessMarker& m);
+Status write_process_marker(const std::filesystem::path& file, const ProcessMarker& m,
+                            Sync sync = Sync::now);
 // nullopt when the file does not exist; Error when it exists but is unreadable/corrupt.
 Result<std::optional<ProcessMarker>> read_process_marker(const std::filesystem::path& file);
 

@@ -132,9 +132,10 @@ inline Result<json> load(const std::filesystem::path& file) {
 
 // Branch names are arbitrary bytes: invalid UTF-8 is replaced rather than refused, so a write
 // never fails on data.
-inline Status save(const std::filesystem::path& file, const json& doc, int mode = 0644) {
+inline Status save(const std::filesystem::path& file, const json& doc, int mode = 0644,
+                   Sync sync = Sync::now) {
   return write_file_atomic(file, doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n",
-                           Sync::now, mode);
+                           sync, mode);
 }
 
 // Only a file that is not there is "missing" (a dangling symlink is there: a bad marker); any

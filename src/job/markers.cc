@@ -33,7 +33,7 @@ Confined confined_of(const ProcessMarker& m) {
   return Confined{m.process, m.sandbox, m.cgroups, m.limits};
 }
 
-Status write_process_marker(const fs::path& file, const ProcessMarker& m) {
+Status write_process_marker(const fs::path& file, const ProcessMarker& m, Sync sync) {
   json doc = {{"version", kJobFileVersion},
               {"pid", m.process.pid},
               {"start_time", m.process.start_time},
@@ -45,7 +45,7 @@ Status write_process_marker(const fs::path& file, const ProcessMarker& m) {
   }
   if (!m.cgroups.empty()) doc["cgroups"] = m.cgroups;
   if (!m.limits.empty()) doc["limits"] = m.limits;
-  return save(file, doc);
+  return save(file, doc, 0644, sync);
 }
 
 Result<std::optional<ProcessMarker>> read_process_marker(const fs::path& file) {

@@ -23,6 +23,7 @@
 #include "job/job_file.h"
 #include "jobdb/jobdb.h"
 #include "util/clock.h"
+#include "util/failpoint.h"
 #include "util/pattern.h"
 #include "vcs/vcs.h"
 
@@ -109,15 +110,23 @@ class JobRun {
     }
     if (stop_requested()) return finish(JobResult::killed, "killed");
     std::optional<PreparedStep> first = prepare_first_step();
+    // Stops the first step where it waits (its sandbox is made during the export), then ends.
+    auto abandon = [&](JobResult result, std::string note) {
+      first.reset();
+      std::error_code ec;
+      fs::remove(dir_ / marker::kStepProcess, ec);
+      return finish(result, std::move(note));
+    };
+    failpoint("runner.during-export");
     for (const auto& source : spec_.sources) {
       if (auto st = export_source(source); !st) {
-        if (stop_requested()) return finish(JobResult::killed, "killed");
-        return finish(JobResult::ko,
-                      fmt::format("export of {} failed: {}", source.project, st.error().message));
+        if (stop_requested()) return abandon(JobResult::killed, "killed");
+        return abandon(JobResult::ko, fmt::format("export of {} failed: {}", source.project,
+                                                  st.error().message));
       }
     }
-    if (stop_requested()) return finish(JobResult::killed, "killed");
-    if (auto st = hand_over_folders(); !st) return finish(JobResult::ko, st.error().message);
+    if (stop_requested()) return abandon(JobResult::killed, "killed");
+    if (auto st = hand_over_folders(); !st) return abandon(JobResult::ko, st.error().message);
     for (const auto& step : spec_.build.steps) {
       std::optional<PreparedStep> prepared;
       if (&step == &spec_.build.steps.front()) prepared = std::move(first);
@@ -250,10 +259,20 @@ class JobRun {
     fs::create_directories(src_, ec);  // the sandbox binds it; the export fills it
     auto prepared = prepare_step(request(step.name, false), step.run, dir_ / step_log(step));
     if (!prepared) return std::nullopt;  // run_step tries again and reports why
+    // Named at once: were this runner killed during the export, reconcile stops what waits
+    // by this marker (bwrap's sandbox, which never reads EOF at its gate, would wait forever).
+    write_step_marker(prepared->waiting());
     return std::move(*prepared);
   }
 
   static std::string step_log(const StepConfig& step) { return "logs/" + step.name + ".log"; }
+
+  // step.json, without an fsync (it is written just before the step runs): what it names
+  // dies with the machine, and a job whose runner died with it gets a fresh folder if retried.
+  void write_step_marker(const Confined& c) {
+    auto st = write_process_marker(dir_ / marker::kStepProcess, marker_of(c, now(), 0), Sync::later);
+    if (!st) log("{}", st.error().message);
+  }
 
   // Runs one step (`prepared`: its process forked ahead); returns why the build fails because
   // of it ("" when it passed).
@@ -271,8 +290,7 @@ class JobRun {
     rec.started_at = now();
     double t0 = monotonic_seconds();
     auto on_start = [this](const Confined& c) {
-      if (auto st = write_process_marker(dir_ / marker::kStepProcess, marker_of(c, now(), 0)); !st)
-        log("{}", st.error().message);
+      write_step_marker(c);
       if (c.sandbox.pid > 0) log("sandbox pid {}, limits {}", c.sandbox.pid, c.limits);
     };
     auto out = prepared ? run_prepared(std::move(*prepared), timeout, stop_requested, on_start)
