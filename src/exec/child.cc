@@ -179,36 +179,27 @@ void write_report(int fd, Stage stage, int value, uint64_t start_time) {
   _exit(127);
 }
 
-std::string stage_error(const std::string& program, const ChildPlan& plan, const Report& r) {
-  std::string why = std::strerror(r.value);
-  switch (r.stage) {
-    case Stage::dev_null:
-      return "cannot start " + program + ": /dev/null: " + why;
-    case Stage::log:
-      return "cannot start " + program + ": cannot open log " + plan.log + ": " + why;
-    case Stage::chdir:
-      return "cannot start " + program + ": cannot enter " + plan.cwd + ": " + why;
-    case Stage::setsid:
-      return "cannot start " + program + ": setsid: " + why;
-    case Stage::fork:
-      return "cannot start " + program + ": fork: " + why;
-    case Stage::cgroup:
-      return "cannot start " + program + ": cannot join its cgroup: " + why;
-    case Stage::rlimit:
-      return "cannot start " + program + ": setrlimit: " + why;
-    case Stage::stage:
-      return "cannot start " + program + ": cannot mount its folders: " + why;
-    case Stage::user:
-      return "cannot start " + program + ": cannot switch to the sandbox user: " + why;
-    case Stage::no_new_privs:
-      return "cannot start " + program + ": no_new_privs: " + why;
-    case Stage::pass_fd:
-      return "cannot start " + program + ": cannot pass its info fd: " + why;
-    case Stage::gate:
-      return "cannot start " + program + ": cancelled before it ran";
-    default:
-      return "cannot start " + program + ": " + why;
-  }
+std::string stage_error(const std::string& program, const std::string& log,
+                        const std::string& cwd, const Report& r) {
+  const std::string why = std::strerror(r.value);
+  auto detail = [&]() -> std::string {
+    switch (r.stage) {
+      case Stage::dev_null: return "/dev/null: " + why;
+      case Stage::log: return "cannot open log " + log + ": " + why;
+      case Stage::chdir: return "cannot enter " + cwd + ": " + why;
+      case Stage::setsid: return "setsid: " + why;
+      case Stage::fork: return "fork: " + why;
+      case Stage::cgroup: return "cannot join its cgroup: " + why;
+      case Stage::rlimit: return "setrlimit: " + why;
+      case Stage::stage: return "cannot mount its folders: " + why;
+      case Stage::user: return "cannot switch to the sandbox user: " + why;
+      case Stage::no_new_privs: return "no_new_privs: " + why;
+      case Stage::pass_fd: return "cannot pass its info fd: " + why;
+      case Stage::gate: return "cancelled before it ran";
+      default: return why;
+    }
+  };
+  return "cannot start " + program + ": " + detail();
 }
 
 // Reads whole Report records until EOF.

@@ -59,7 +59,8 @@ void write_report(int fd, Stage stage, int value, uint64_t start_time = 0);
 [[noreturn]] void exec_child(const ChildPlan& plan, int report_fd);
 
 // The parent's message for a failed stage.
-std::string stage_error(const std::string& program, const ChildPlan& plan, const Report& r);
+std::string stage_error(const std::string& program, const std::string& log,
+                        const std::string& cwd, const Report& r);
 
 // Reads whole Report records until EOF (the child's exec closes the pipe).
 std::vector<Report> read_reports(int fd);

@@ -235,8 +235,7 @@ Result<PreparedStep> prepare_step(const SandboxRequest& request, const std::stri
   auto child = prepare_to_file(s.p.argv, log, s.p.options);
   s.p.info_write.reset();  // bwrap's copy only: its EOF says the sandbox is made (or failed)
   if (!child) {
-    if (s.p.cgroup) s.p.cgroup->remove();
-    s.p.cgroup.reset();
+    release_own(s.p.cgroup, s.p.limits);
     return Error{(s.p.confined ? "sandbox: " : "") + child.error().message};
   }
   s.child = std::move(*child);
@@ -268,21 +267,13 @@ Result<StepRun> run_prepared(PreparedStep step, int timeout_seconds,
       return run;
     }
   }
-  Confined started;
+  // Told before the gate opens: were the runner to die now, its marker (step.json) already
+  // names what waits at the gate (bwrap's sandbox), for reconcile to stop.
+  Confined started = confined_of(p, s.child.pid(), init);
+  if (on_start) on_start(started);
+  failpoint("step.before-gate");
   RunOptions run_options;
   run_options.timeout_seconds = timeout_seconds;
-  if (p.confined) {
-    // Told before the gate opens: were the runner to die now, its marker (step.json) already
-    // names the sandbox waiting on the gate, for reconcile to stop.
-    started = confined_of(p, s.child.pid(), init);
-    if (on_start) on_start(started);
-    failpoint("step.before-gate");
-  } else {
-    run_options.on_start = [&](pid_t pid) {
-      started = confined_of(p, pid, init);
-      if (on_start) on_start(started);
-    };
-  }
   const uint64_t max_log = s.max_log_bytes;
   const fs::path& log = s.log;
   bool log_over = false;
@@ -310,8 +301,6 @@ Result<StepRun> run_prepared(PreparedStep step, int timeout_seconds,
     run.failure = fmt::format("log over {}", s.max_log);
   } else if (oom) {
     run.failure = fmt::format("out of memory (limit {})", s.memory);
-  } else if (p.confined && !init) {
-    run.failure = "sandbox: " + bwrap_error(log, s.log_start);
   }
   return run;
 }

@@ -31,7 +31,7 @@ struct StepRun {
 
 // Runs `command` in `request`'s sandbox (or unconfined for kind "none", with the environment
 // added to ours as before), stdout+stderr to `log`, within `timeout_seconds` (0 = none);
-// `should_stop` is polled; `on_start` gets what started, before the wait.
+// `should_stop` is polled; `on_start` gets what started, before the step runs.
 Result<StepRun> run_confined(const SandboxRequest& request, const std::string& command,
                              const std::filesystem::path& log, int timeout_seconds,
                              const std::function<bool()>& should_stop,

@@ -128,15 +128,21 @@ struct TestCgroup {
   }
 };
 
+// Options for a program with its own gate on fd 4, joining `cg`'s cgroups when there is one.
+RunOptions own_gate(const TestCgroup* cg = nullptr) {
+  RunOptions opts;
+  if (cg) opts.join_cgroups = cg->group->procs_files();
+  opts.own_gate_fd = 4;
+  return opts;
+}
+
 // With an own gate the program starts at once and the parent moves it into its cgroups;
 // nothing after the gate runs before run(), and what runs is in the cgroup.
 TEST(ProcessPendingRun, OwnGateStartsAtOnceJoinsFromTheParentAndRunsOnlyWhenOpened) {
   TempDir dir;
   TestCgroup cg("own-gate");
   if (!cg.group) GTEST_SKIP() << "no cgroup here";
-  RunOptions opts;
-  opts.join_cgroups = cg.group->procs_files();
-  opts.own_gate_fd = 4;
+  RunOptions opts = own_gate(&cg);
   auto pending = prepare_to_file({"sh", "-c", kOwnGate}, dir / "step.log", opts);
   ASSERT_TRUE(pending) << pending.error().message;
   pid_t pid = pending->pid();
@@ -160,8 +166,7 @@ TEST(ProcessPendingRun, OwnGateStartsAtOnceJoinsFromTheParentAndRunsOnlyWhenOpen
 // the waiting program instead of letting it through, and reaps it.
 TEST(ProcessPendingRun, OwnGateDroppedKillsTheWaitingProgramWhichNeverRuns) {
   TempDir dir;
-  RunOptions opts;
-  opts.own_gate_fd = 4;
+  RunOptions opts = own_gate();
   pid_t pid = 0;
   {
     auto pending = prepare_to_file({"sh", "-c", kOwnGate}, dir / "step.log", opts);
@@ -182,9 +187,7 @@ TEST(ProcessPendingRun, OwnGateJoinMovesWhatTheProgramForkedBeforeItsGate) {
   TempDir dir;
   TestCgroup cg("own-gate-more");
   if (!cg.group) GTEST_SKIP() << "no cgroup here";
-  RunOptions opts;
-  opts.join_cgroups = cg.group->procs_files();
-  opts.own_gate_fd = 4;
+  RunOptions opts = own_gate(&cg);
   // The forked waiter says its pid on stdout, then waits on the gate (fd 4) itself.
   fs::path waiter = dir / "waiter.pid";
   auto pending = prepare_to_file(
