@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "job/json_doc.h"
 #include "util/atomic_file.h"
+#include "util/pattern.h"
 
 namespace runbot {
 
@@ -172,6 +175,36 @@ Result<JobSpec> read_job_spec(const fs::path& job_dir) {
 DatabaseConfig database_config_of(const fs::path& job_dir, const DatabaseConfig& fallback) {
   auto spec = read_job_spec(job_dir);
   return spec ? spec->database : fallback;
+}
+
+namespace {
+
+bool valid_name(const std::string& s, bool allow_upper_dot) {
+  if (s.empty() || s == "." || s == "..") return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) {
+    if (c >= 'a' && c <= 'z') return true;
+    if (c >= '0' && c <= '9') return true;
+    if (c == '_' || c == '-') return true;
+    return allow_upper_dot && ((c >= 'A' && c <= 'Z') || c == '.');
+  });
+}
+
+}  // namespace
+
+Status check_job_spec(const JobSpec& spec) {
+  for (const auto& s : spec.sources) {
+    if (!valid_name(s.project, false))
+      return Error{fmt::format("job.json: bad project name '{}'", s.project)};
+  }
+  for (const auto& s : spec.build.steps) {
+    if (!valid_name(s.name, true)) return Error{fmt::format("job.json: bad step name '{}'", s.name)};
+  }
+  for (const auto* p :
+       {&spec.build.error_pattern, &spec.build.warning_pattern, &spec.build.coverage_pattern}) {
+    if (auto re = compile_pattern(*p); !re)
+      return Error{fmt::format("job.json: bad pattern '{}': {}", *p, re.error().message)};
+  }
+  return {};
 }
 
 }  // namespace runbot

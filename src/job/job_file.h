@@ -95,6 +95,9 @@ struct ResultMarker {
 
 Status write_job_spec(const std::filesystem::path& job_dir, const JobSpec& spec);
 Result<JobSpec> read_job_spec(const std::filesystem::path& job_dir);
+// job.json may have been edited by hand: its project and step names become paths (lower-case
+// words; step names may also hold upper case and dots), its patterns become regexes (RE2).
+Status check_job_spec(const JobSpec& spec);
 
 // The per-job database settings job `job_dir`'s job.json names (they survive a change of
 // runbot.toml), else `fallback` (no job.json: the job never started).

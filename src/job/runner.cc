@@ -1,30 +1,27 @@
 #include "job/runner.h"
 
 #include <fmt/format.h>
-#include <signal.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
 #include <thread>
 
-#include "config/names.h"
 #include "exec/confined.h"
 #include "exec/executor.h"
 #include "exec/process.h"
 #include "job/classify.h"
 #include "job/error_extract.h"
 #include "job/export.h"
+#include "job/job_env.h"
 #include "job/job_file.h"
 #include "jobdb/jobdb.h"
 #include "util/clock.h"
 #include "util/failpoint.h"
-#include "util/pattern.h"
+#include "util/stop_signals.h"
 #include "vcs/vcs.h"
 
 namespace runbot {
@@ -32,46 +29,6 @@ namespace runbot {
 namespace fs = std::filesystem;
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) { g_stop = 1; }
-
-// SIGTERM/SIGINT (from `kill JOB` or `clean`) set a flag the step loop polls; the previous
-// handlers come back when the runner returns (it may run inside a test process).
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, &old_term_);
-    sigaction(SIGINT, &sa, &old_int_);
-  }
-  ~StopSignals() {
-    sigaction(SIGTERM, &old_term_, nullptr);
-    sigaction(SIGINT, &old_int_, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  struct sigaction old_term_ {};
-  struct sigaction old_int_ {};
-};
-
-bool stop_requested() { return g_stop != 0; }
-
-bool valid_name(const std::string& s, bool allow_upper_dot) {
-  if (s.empty() || s == "." || s == "..") return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    if (c >= 'a' && c <= 'z') return true;
-    if (c >= '0' && c <= '9') return true;
-    if (c == '_' || c == '-') return true;
-    return allow_upper_dot && ((c >= 'A' && c <= 'Z') || c == '.');
-  });
-}
 
 std::string plural(int n, const char* what) {
   return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
@@ -126,7 +83,7 @@ class JobRun {
       }
     }
     if (stop_requested()) return abandon(JobResult::killed, "killed");
-    if (auto st = hand_over_folders(); !st) return abandon(JobResult::ko, st.error().message);
+    if (auto st = hand_over_folders(view()); !st) return abandon(JobResult::ko, st.error().message);
     for (const auto& step : spec_.build.steps) {
       std::optional<PreparedStep> prepared;
       if (&step == &spec_.build.steps.front()) prepared = std::move(first);
@@ -148,21 +105,9 @@ class JobRun {
     std::fflush(stderr);
   }
 
-  // job.json may have been edited by hand: names become paths, patterns become regexes.
+  // job.json may have been edited by hand (check_job_spec); then a clean src/ and logs/.
   Status check_spec() {
-    for (const auto& s : spec_.sources) {
-      if (!valid_name(s.project, false))
-        return Error{fmt::format("job.json: bad project name '{}'", s.project)};
-    }
-    for (const auto& s : spec_.build.steps) {
-      if (!valid_name(s.name, true))
-        return Error{fmt::format("job.json: bad step name '{}'", s.name)};
-    }
-    for (const auto* p : {&spec_.build.error_pattern, &spec_.build.warning_pattern,
-                          &spec_.build.coverage_pattern}) {
-      if (auto re = compile_pattern(*p); !re)
-        return Error{fmt::format("job.json: bad pattern '{}': {}", *p, re.error().message)};
-    }
+    if (auto st = check_job_spec(spec_); !st) return st;
     std::error_code ec;
     fs::remove_all(src_, ec);
     fs::create_directories(dir_ / "logs", ec);
@@ -197,55 +142,10 @@ class JobRun {
     return {};
   }
 
-  // Run as root, the build user gets the folders it may write (and nothing else).
-  Status hand_over_folders() {
-    if (!spec_.sandbox.confined()) return {};
-    auto user = build_user(spec_.sandbox);
-    if (!user) return Error{"sandbox: " + user.error().message};
-    for (const char* folder : {"src", "db"}) {
-      std::error_code ec;
-      if (!fs::is_directory(dir_ / folder, ec)) continue;
-      if (auto st = hand_over(dir_ / folder, *user); !st)
-        return Error{"sandbox: " + st.error().message};
-    }
-    return {};
-  }
+  JobView view() const { return JobView{paths_, dir_, spec_, database_.get()}; }
 
   SandboxRequest request(const std::string& name, bool instance) const {
-    SandboxRequest r;
-    r.config = spec_.sandbox;
-    r.instance = instance;
-    r.state_root = paths_.root;
-    r.job_dir = dir_;
-    r.writable = {"src"};
-    std::error_code ec;
-    if (fs::is_directory(dir_ / "db", ec)) r.writable.push_back("db");
-    r.cwd = src_;
-    r.env = environment();
-    r.extra_env = spec_.build.env;
-    // Unique on the machine: two state dirs may both have a job 6.
-    r.name = fmt::format("job-{}-{}-{}", spec_.id, name, getpid());
-    return r;
-  }
-
-  std::map<std::string, std::string> environment() const {
-    std::map<std::string, std::string> env{
-        {"RUNBOT_JOB_ID", std::to_string(spec_.id)},
-        {"RUNBOT_JOB_DIR", dir_.string()},
-        {"RUNBOT_GROUP", spec_.group},
-        {"RUNBOT_SRC", src_.string()},
-        {"RUNBOT_PORT", spec_.port > 0 ? std::to_string(spec_.port) : ""},
-        {"RUNBOT_DB", spec_.db_name},
-        {"RUNBOT_URL", spec_.url},
-    };
-    for (const auto& s : spec_.sources) {
-      env["RUNBOT_SRC_" + project_env_suffix(s.project)] = (src_ / s.project).string();
-      env["RUNBOT_REV_" + project_env_suffix(s.project)] = s.rev;
-    }
-    if (database_) {
-      for (auto& [k, v] : database_->env(spec_.id)) env[k] = v;
-    }
-    return env;
+    return job_sandbox_request(view(), name, instance);
   }
 
   // The first step's process, forked now so that joining its cgroups (each cgroup v1 join

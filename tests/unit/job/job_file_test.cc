@@ -86,6 +86,35 @@ TEST(JobFile, SpecRoundTrip) {
   EXPECT_NE(read_text(dir / "job.json").find("\"version\": 1"), std::string::npos);
 }
 
+// job.json edited by hand: its names become paths under the job folder (src/<project>,
+// logs/<step>.log), so a name that climbs out or names a folder is refused before anything runs.
+TEST(JobFile, HandEditedNamesThatWouldBePathsOutsideTheJobAreRefused) {
+  EXPECT_TRUE(check_job_spec(sample_spec()));
+  for (std::string project : {"..", ".", "", "../../etc", "a/b", "Server"}) {
+    JobSpec s = sample_spec();
+    s.sources[0].project = project;
+    auto st = check_job_spec(s);
+    ASSERT_FALSE(st) << project;
+    EXPECT_EQ(st.error().message, "job.json: bad project name '" + project + "'");
+  }
+  for (std::string step : {"..", "../../../tmp/x", "logs/x", ""}) {
+    JobSpec s = sample_spec();
+    s.build.steps[0].name = step;
+    auto st = check_job_spec(s);
+    ASSERT_FALSE(st) << step;
+    EXPECT_EQ(st.error().message, "job.json: bad step name '" + step + "'");
+  }
+  JobSpec dotted = sample_spec();
+  dotted.build.steps[0].name = "Test.py";
+  EXPECT_TRUE(check_job_spec(dotted));
+  JobSpec pattern = sample_spec();
+  pattern.build.error_pattern = "(unclosed";
+  auto st = check_job_spec(pattern);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message.rfind("job.json: bad pattern '(unclosed': ", 0), 0u)
+      << st.error().message;
+}
+
 TEST(JobFile, MarkersRoundTrip) {
   TempDir dir;
   ProcessMarker m{{4242, 123456789}, 1795521600, 8101};
