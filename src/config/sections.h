@@ -10,6 +10,10 @@ namespace runbot {
 
 // [sandbox]
 void read_sandbox(config_check::Checker& c, const toml::table& t, SandboxConfig& s);
+// [database]: sqlite (default) needs nothing; postgresql takes either host/port/user/password
+// or a dsn. Names the runbot would drop (runbot_<id>) are refused as template/admin_db.
+struct DatabaseConfig;
+void read_database(config_check::Checker& c, const toml::table& t, DatabaseConfig& d);
 // [executor]
 struct ExecutorConfig;
 void read_executor(config_check::Checker& c, const toml::table& t, ExecutorConfig& e);
