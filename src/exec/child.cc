@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -91,6 +92,21 @@ bool place_fds(const RunOptions& o) {
   return true;
 }
 
+// Every other descriptor this process inherited (the tick's, its caller's: cron's, a test
+// harness's) closes at exec: a program, a build above all, gets only what it was given.
+bool close_inherited(const RunOptions& o) {
+  unsigned first = 3;
+  if (o.pass_fd >= 0) first = 4;
+  if (o.own_gate_fd >= 0) first = static_cast<unsigned>(o.own_gate_fd) + 2;
+  if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return true;
+  if (errno != ENOSYS && errno != EINVAL) return false;
+  rlimit limit{};  // kernels before 5.11: each descriptor the limit allows
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  for (rlim_t fd = first; fd < limit.rlim_cur && fd < (1u << 20); ++fd)
+    fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  return true;
+}
+
 // Child side, then: rlimits, the staged mounts, the user, no_new_privs. Only syscalls on
 // data prepared before fork. Returns the failed stage, or nullopt.
 bool confine(const RunOptions& o, int report_fd) {
@@ -170,6 +186,10 @@ void write_report(int fd, Stage stage, int value, uint64_t start_time) {
     _exit(127);
   }
   if (!confine(plan.opts, report_fd)) _exit(127);
+  if (!close_inherited(plan.opts)) {
+    write_report(report_fd, Stage::close_fds, errno);
+    _exit(127);
+  }
   if (plan.opts.die_with_parent &&
       (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != plan.parent))
     _exit(127);
@@ -196,6 +216,7 @@ std::string stage_error(const std::string& program, const std::string& log,
       case Stage::no_new_privs: return "no_new_privs: " + why;
       case Stage::pass_fd: return "cannot pass its info fd: " + why;
       case Stage::gate: return "cancelled before it ran";
+      case Stage::close_fds: return "cannot close inherited descriptors: " + why;
       default: return why;
     }
   };

@@ -27,7 +27,8 @@ enum class Stage : int {
   user,
   no_new_privs,
   pass_fd,
-  gate
+  gate,
+  close_fds
 };
 struct Report {
   Stage stage;

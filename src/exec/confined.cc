@@ -226,8 +226,15 @@ Result<PreparedStep> prepare_step(const SandboxRequest& request, const std::stri
   s.memory = request.config.memory;
   if (s.p.confined) {
     // bwrap starts now and makes the sandbox while the caller works, then waits on its
-    // --block-fd; run_prepared moves it into its cgroups meanwhile.
+    // --block-fd; run_prepared moves it into its cgroups meanwhile. The gate's held write end
+    // (kBlockFd + 1, see RunOptions::own_gate_fd) reaches the sandboxed command too: a shell
+    // closes it before the step's own `/bin/sh -c` starts.
     auto& argv = s.p.argv;
+    auto dashes = std::find(argv.begin(), argv.end(), "--");
+    const std::string command = argv.back();
+    argv.erase(dashes + 1, argv.end());
+    argv.insert(argv.end(), {"/bin/sh", "-c", fmt::format("exec /bin/sh -c \"$1\" {}>&-", kBlockFd + 1),
+                             "sh", command});
     argv.insert(std::find(argv.begin(), argv.end(), "--"),
                 {"--block-fd", std::to_string(kBlockFd)});
     s.p.options.own_gate_fd = kBlockFd;

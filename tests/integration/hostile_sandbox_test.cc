@@ -31,6 +31,26 @@ TEST(HostileSandbox, WithoutBwrapTheJobIsKoAndTheStepNeverRuns) {
   EXPECT_FALSE(fs::exists(job_dir(f, job) / "src" / "ran")) << "the step ran unconfined";
 }
 
+// A fork's step probes the descriptors it was born with, looking for a way back to the runner
+// (its gate, its pipes): the first step (made ahead, during the export) and a later one alike
+// hold nothing but their standard streams.
+TEST(HostileSandbox, StepsInheritNoDescriptorButTheirStandardStreams) {
+  auto probe = [](const std::string& step) {
+    return "{ name = \"" + step + "\", run = 'exec >\"$RUNBOT_SRC/fds-" + step +
+           "\"; exec ls -1 /proc/self/fd' }";
+  };
+  Family f("", "steps = [" + probe("first") + ", " + probe("second") + "]");
+  only_trunk(f);
+  ASSERT_TRUE(f.settle(60));
+  auto job = newest_job(f, "trunk");
+  EXPECT_EQ(job["result"], "ok") << job.dump(2);
+  for (const char* step : {"first", "second"}) {
+    std::string fds = read_text(job_dir(f, job) / "src" / (std::string("fds-") + step));
+    // 3 is ls's own listing of /proc/self/fd.
+    EXPECT_EQ(fds, "0\n1\n2\n3\n") << step << " holds descriptors it did not open";
+  }
+}
+
 TEST(HostileSandbox, KindNoneSaysBuildsAreUnconfined) {
   Family f("", "steps = [{ name = \"test\", run = \"true\" }]", "[sandbox]\nkind = \"none\"\n");
   const fs::path config = f.tmp / "runbot.toml";
