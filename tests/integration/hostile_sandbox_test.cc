@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include "hostile.h"
 
@@ -32,23 +34,30 @@ TEST(HostileSandbox, WithoutBwrapTheJobIsKoAndTheStepNeverRuns) {
 }
 
 // A fork's step probes the descriptors it was born with, looking for a way back to the runner
-// (its gate, its pipes): the first step (made ahead, during the export) and a later one alike
-// hold nothing but their standard streams.
-TEST(HostileSandbox, StepsInheritNoDescriptorButTheirStandardStreams) {
+// (its gate, its pipes): the first step (made ahead, during the export), a later one and the
+// live instance alike hold nothing but their standard streams.
+TEST(HostileSandbox, StepsAndInstancesInheritNoDescriptorButTheirStandardStreams) {
   auto probe = [](const std::string& step) {
     return "{ name = \"" + step + "\", run = 'exec >\"$RUNBOT_SRC/fds-" + step +
            "\"; exec ls -1 /proc/self/fd' }";
   };
-  Family f("", "steps = [" + probe("first") + ", " + probe("second") + "]");
+  // The live instance too (spawned detached, through the same child code).
+  Family f("", "steps = [" + probe("first") + ", " + probe("second") +
+                   "]\nrun = 'exec >\"$RUNBOT_SRC/fds-instance\"; ls -1 /proc/self/fd; "
+                   "exec sleep 300'");
   only_trunk(f);
   ASSERT_TRUE(f.settle(60));
   auto job = newest_job(f, "trunk");
   EXPECT_EQ(job["result"], "ok") << job.dump(2);
-  for (const char* step : {"first", "second"}) {
-    std::string fds = read_text(job_dir(f, job) / "src" / (std::string("fds-") + step));
-    // 3 is ls's own listing of /proc/self/fd.
-    EXPECT_EQ(fds, "0\n1\n2\n3\n") << step << " holds descriptors it did not open";
+  const fs::path src = job_dir(f, job) / "src";
+  for (int i = 0; i < 250 && read_text(src / "fds-instance").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // 3 is ls's own listing of /proc/self/fd.
+  for (const char* what : {"first", "second", "instance"}) {
+    std::string fds = read_text(src / (std::string("fds-") + what));
+    EXPECT_EQ(fds, "0\n1\n2\n3\n") << what << " holds descriptors it did not open";
   }
+  EXPECT_EQ(f.command({"kill", std::to_string(job["id"].get<int64_t>())}).status, 0);
 }
 
 TEST(HostileSandbox, KindNoneSaysBuildsAreUnconfined) {
